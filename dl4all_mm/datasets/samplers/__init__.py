@@ -1,0 +1,3 @@
+from .domain_batch_sampler import DomainBatchSampler
+
+__all__ = ['DomainBatchSampler']

@@ -1,0 +1,209 @@
+"""Domain-pure batches on a schedule that every rank follows identically."""
+import math
+from typing import Dict, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.dist import get_dist_info, sync_random_seed
+from mmpretrain.registry import DATA_SAMPLERS
+from torch.utils.data import Sampler
+
+SCHEDULES = ('paired', 'alternate', 'ratio')
+
+
+@DATA_SAMPLERS.register_module()
+class DomainBatchSampler(Sampler):
+    """Batch sampler that interleaves the domains of an
+    :class:`InterleavedDatasetWrapper`.
+
+    Each domain is shuffled on its own (a permutation seeded by ``seed``,
+    the epoch and the domain), and a domain that runs out before the epoch
+    ends starts a fresh permutation (cycling). Each *round* draws, for every
+    domain ``d``, ``ratios[d]`` global batches of ``batch_sizes[d] *
+    world_size`` indices; rank ``r`` takes the ``r``-th slice of each, so the
+    ranks' indices are disjoint, every rank yields the same number of batches
+    and sees the same domain at the same step.
+
+    Schedules (what one yielded batch holds):
+
+    - ``paired``: one batch of every domain, concatenated in domain order
+      (the paper: one source and one target batch per iteration; the model
+      forwards each domain separately).
+    - ``alternate``: one domain per batch, S, T, S, T, ...
+    - ``ratio``: one domain per batch, ``ratios[d]`` batches of domain ``d``
+      per round (e.g. ``dict(source=3, target=1)``: S, S, S, T, ...).
+
+    Args:
+        sampler (Sampler): The sampler mmengine builds from the dataloader's
+            ``sampler`` config; only its ``dataset`` (an
+            :class:`InterleavedDatasetWrapper`) and ``epoch`` are used.
+        batch_size (int): Dataloader batch size; the per-domain batch size
+            when ``batch_sizes`` is None, the sum to split when it is
+            ``'proportional'``.
+        schedule (str): ``'paired'``, ``'alternate'`` or ``'ratio'``.
+        batch_sizes (dict | str, optional): Per-rank batch size of each
+            domain, or ``'proportional'`` (sizes proportional to the domains'
+            lengths, at least 1, summing to about ``batch_size``, so that all
+            domains run out together).
+        ratios (dict, optional): Batches per round of each domain, for
+            ``schedule='ratio'``.
+        epoch_length (str | int): Rounds per epoch: ``'main'`` (until the
+            dataset's ``main_domain``, the target, is exhausted), a domain
+            name, ``'shortest'``, ``'longest'``, or an int.
+        shuffle (bool): Shuffle each domain. Defaults to True.
+        seed (int, optional): Shared seed; synced from rank 0 if None.
+    """
+
+    def __init__(self,
+                 sampler: Sampler,
+                 batch_size: int,
+                 schedule: str = 'paired',
+                 batch_sizes: Union[Dict[str, int], str, None] = None,
+                 ratios: Optional[Dict[str, int]] = None,
+                 epoch_length: Union[str, int] = 'main',
+                 shuffle: bool = True,
+                 seed: Optional[int] = None) -> None:
+        self.sampler = sampler
+        self.dataset = getattr(sampler, 'dataset', sampler)
+        if not hasattr(self.dataset, 'domain_ranges'):
+            raise TypeError(
+                'DomainBatchSampler needs an InterleavedDatasetWrapper as '
+                f'the dataset, got {type(self.dataset).__name__}')
+        if schedule not in SCHEDULES:
+            raise ValueError(f'schedule={schedule!r}; expected one of '
+                             f'{SCHEDULES}')
+        self.schedule = schedule
+        self.ranges = self.dataset.domain_ranges
+        self.domains: List[str] = list(self.ranges)
+        sizes = {d: stop - start for d, (start, stop) in self.ranges.items()}
+        self.batch_sizes = _resolve_batch_sizes(batch_sizes, batch_size,
+                                                sizes)
+        self.ratios = self._resolve_ratios(ratios)
+        self.rank, self.world_size = get_dist_info()
+        self.shuffle = shuffle
+        self.seed = sync_random_seed() if seed is None else seed
+        self.epoch = 0
+        self._skip = 0
+        self.num_rounds = self._resolve_epoch_length(epoch_length, sizes)
+
+    def _resolve_ratios(self, ratios: Optional[Dict[str,
+                                                    int]]) -> Dict[str, int]:
+        if self.schedule != 'ratio':
+            return {d: 1 for d in self.domains}
+        if not ratios:
+            raise ValueError("schedule='ratio' needs `ratios`, e.g. "
+                             'dict(source=3, target=1)')
+        _check_domains('ratios', ratios, self.domains)
+        if any(int(r) < 1 for r in ratios.values()):
+            raise ValueError(f'every ratio must be >= 1, got {ratios}')
+        return {d: int(ratios[d]) for d in self.domains}
+
+    def _resolve_epoch_length(self, epoch_length: Union[str, int],
+                              sizes: Dict[str, int]) -> int:
+        if isinstance(epoch_length, int):
+            if epoch_length < 1:
+                raise ValueError(f'epoch_length must be >= 1, got '
+                                 f'{epoch_length}')
+            return epoch_length
+        rounds = {
+            d: sizes[d] // (self.batch_sizes[d] * self.world_size *
+                            self.ratios[d])
+            for d in self.domains
+        }
+        if epoch_length == 'main':
+            epoch_length = getattr(self.dataset, 'main_domain',
+                                   self.domains[-1])
+        if epoch_length == 'shortest':
+            num = min(rounds.values())
+        elif epoch_length == 'longest':
+            num = max(rounds.values())
+        elif epoch_length in rounds:
+            num = rounds[epoch_length]
+        else:
+            raise ValueError(
+                f'epoch_length={epoch_length!r}; expected an int, "main", '
+                f'"shortest", "longest" or a domain of {self.domains}')
+        return max(1, num)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Reseed the schedule for ``epoch``."""
+        self.epoch = epoch
+
+    def skip(self, num_batches: int) -> None:
+        """Skip the first ``num_batches`` batches of the next iteration
+        (resuming mid-epoch without loading the skipped data)."""
+        self._skip = num_batches
+
+    def _domain_stream(self, domain_idx: int, needed: int) -> np.ndarray:
+        """Global index stream of one domain for this epoch, cycled."""
+        start, stop = self.ranges[self.domains[domain_idx]]
+        size = stop - start
+        cycles = math.ceil(needed / size)
+        if self.shuffle:
+            rng = np.random.default_rng(
+                [self.seed % 2**32, self.epoch, domain_idx])
+            stream = np.concatenate(
+                [rng.permutation(size) for _ in range(cycles)])
+        else:
+            stream = np.tile(np.arange(size), cycles)
+        return stream[:needed] + start
+
+    def _domain_batches(self) -> Dict[str, List[List[int]]]:
+        """This rank's batches of every domain, in draw order."""
+        batches = {}
+        for i, d in enumerate(self.domains):
+            bs, n = self.batch_sizes[d], self.num_rounds * self.ratios[d]
+            stream = self._domain_stream(i, n * bs * self.world_size)
+            stream = stream.reshape(n, self.world_size, bs)[:, self.rank]
+            batches[d] = stream.tolist()
+        return batches
+
+    def __iter__(self) -> Iterator[List[int]]:
+        epoch = getattr(self.sampler, 'epoch', None)
+        if epoch is not None:
+            self.epoch = epoch
+        per_domain = self._domain_batches()
+        order: List[List[int]] = []
+        for r in range(self.num_rounds):
+            if self.schedule == 'paired':
+                order.append(
+                    [i for d in self.domains for i in per_domain[d][r]])
+                continue
+            for d in self.domains:
+                k = self.ratios[d]
+                order.extend(per_domain[d][r * k:(r + 1) * k])
+        skip, self._skip = self._skip, 0
+        return iter(order[skip:])
+
+    def __len__(self) -> int:
+        per_round = 1 if self.schedule == 'paired' else sum(
+            self.ratios.values())
+        return self.num_rounds * per_round
+
+
+def _check_domains(field: str, mapping: dict, domains: Sequence[str]) -> None:
+    unknown = sorted(set(mapping) - set(domains))
+    missing = sorted(set(domains) - set(mapping))
+    if unknown or missing:
+        raise KeyError(f'{field} must name exactly the domains {list(domains)}'
+                       f'; unknown: {unknown}, missing: {missing}')
+
+
+def _resolve_batch_sizes(batch_sizes: Union[Dict[str, int], str, None],
+                         batch_size: int,
+                         sizes: Dict[str, int]) -> Dict[str, int]:
+    """Per-domain batch sizes from the config value."""
+    if batch_sizes is None:
+        return {d: int(batch_size) for d in sizes}
+    if batch_sizes == 'proportional':
+        total = sum(sizes.values())
+        return {
+            d: max(1, round(batch_size * n / total))
+            for d, n in sizes.items()
+        }
+    if isinstance(batch_sizes, dict):
+        _check_domains('batch_sizes', batch_sizes, list(sizes))
+        if any(int(b) < 1 for b in batch_sizes.values()):
+            raise ValueError(f'batch sizes must be >= 1, got {batch_sizes}')
+        return {d: int(batch_sizes[d]) for d in sizes}
+    raise ValueError(f'batch_sizes={batch_sizes!r}; expected None, a dict '
+                     "of domain -> size, or 'proportional'")

@@ -1,0 +1,3 @@
+from .bn_recalib_hook import DomainBNRecalibHook
+
+__all__ = ['DomainBNRecalibHook']

@@ -1,0 +1,113 @@
+"""Re-estimate BatchNorm statistics on one domain before evaluation."""
+from typing import List, Optional
+
+import torch
+from mmengine.dist import all_reduce, get_dist_info
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmpretrain.registry import HOOKS
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.utils.data import DataLoader, Subset
+
+
+@HOOKS.register_module()
+class DomainBNRecalibHook(Hook):
+    """Recompute BatchNorm running statistics on the target domain.
+
+    DL4ALL trains BatchNorm on domain-pure batches of every domain, so the
+    running statistics mix the domains. Before each validation (and after
+    the last epoch) this hook resets them and re-estimates them as a plain
+    average over ``num_batches`` training batches of ``domain`` (forward
+    only, no gradient). It runs at the end of the training epoch, before the
+    checkpoint hook, so saved checkpoints hold the recalibrated statistics.
+    Under DDP every rank draws a different shard and the statistics are
+    averaged over ranks.
+
+    Args:
+        domain (str, optional): Domain to calibrate on. Defaults to the
+            model's ``eval_domain``.
+        num_batches (int): Batches to average (the paper: about 100).
+        batch_size (int, optional): Defaults to the training dataloader's.
+        seed (int): Seed of the batches drawn.
+    """
+
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self,
+                 domain: Optional[str] = None,
+                 num_batches: int = 100,
+                 batch_size: Optional[int] = None,
+                 seed: int = 0) -> None:
+        if num_batches < 1:
+            raise ValueError(f'num_batches must be >= 1, got {num_batches}')
+        self.domain = domain
+        self.num_batches = num_batches
+        self.batch_size = batch_size
+        self.seed = seed
+
+    def after_train_epoch(self, runner) -> None:
+        """Recalibrate when a validation follows or training ends."""
+        loop = runner.train_loop
+        epoch = loop.epoch + 1
+        validates = (runner.val_loop is not None and epoch >= loop.val_begin
+                     and epoch % loop.val_interval == 0)
+        if validates or epoch == loop.max_epochs:
+            self.recalibrate(runner)
+
+    def _loader(self, runner) -> DataLoader:
+        train_loader = runner.train_dataloader
+        dataset = train_loader.dataset
+        model = _unwrap(runner.model)
+        domain = self.domain or getattr(model, 'eval_domain', None)
+        if domain not in getattr(dataset, 'domain_ranges', {}):
+            raise KeyError(f'DomainBNRecalibHook: domain {domain!r} is not a '
+                           'domain of the training dataset')
+        start, stop = dataset.domain_ranges[domain]
+        rank, world_size = get_dist_info()
+        generator = torch.Generator().manual_seed(self.seed + runner.epoch)
+        order = (torch.randperm(stop - start, generator=generator) +
+                 start).tolist()
+        batch_size = self.batch_size or _domain_batch_size(
+            train_loader, domain)
+        shard = order[rank::world_size][:batch_size * self.num_batches]
+        return DataLoader(
+            Subset(dataset, shard),
+            batch_size=batch_size,
+            num_workers=train_loader.num_workers,
+            collate_fn=train_loader.collate_fn)
+
+    @torch.no_grad()
+    def recalibrate(self, runner) -> None:
+        """Reset and re-estimate every BatchNorm layer's statistics."""
+        model = _unwrap(runner.model)
+        bns: List[_BatchNorm] = [
+            m for m in model.modules()
+            if isinstance(m, _BatchNorm) and m.track_running_stats
+        ]
+        if not bns:
+            return
+        momenta = [bn.momentum for bn in bns]
+        was_training = model.training
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative moving average
+        model.train()
+        for data in self._loader(runner):
+            data = model.data_preprocessor(data, False)
+            model.extract_feat(data['inputs'])
+        for bn, momentum in zip(bns, momenta):
+            bn.momentum = momentum
+            all_reduce(bn.running_mean, op='mean')
+            all_reduce(bn.running_var, op='mean')
+        model.train(was_training)
+        runner.logger.info(f'Re-estimated BatchNorm statistics of {len(bns)} '
+                           'layers on the target domain.')
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if is_model_wrapper(model) else model
+
+
+def _domain_batch_size(loader: DataLoader, domain: str) -> int:
+    sizes = getattr(loader.batch_sampler, 'batch_sizes', None) or {}
+    return sizes.get(domain) or loader.batch_size or 8

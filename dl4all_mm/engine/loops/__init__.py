@@ -1,0 +1,3 @@
+from .domain_train_loop import DomainTrainLoop
+
+__all__ = ['DomainTrainLoop']

@@ -1,0 +1,3 @@
+from .domain_image_classifier import DomainImageClassifier
+
+__all__ = ['DomainImageClassifier']

@@ -1,0 +1,3 @@
+from .domain_data_preprocessor import DomainDataPreprocessor
+
+__all__ = ['DomainDataPreprocessor']

@@ -1,0 +1,3 @@
+from .domain_multitask_head import DomainMultiTaskHead
+
+__all__ = ['DomainMultiTaskHead']
