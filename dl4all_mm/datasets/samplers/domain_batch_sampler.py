@@ -125,26 +125,38 @@ class DomainBatchSampler(Sampler):
         return max(1, num)
 
     def set_epoch(self, epoch: int) -> None:
-        """Reseed the schedule for ``epoch``."""
+        """Reseed the schedule for ``epoch`` (also the wrapped sampler's,
+        which mmengine's ``DistSamplerSeedHook`` sets directly)."""
         self.epoch = epoch
+        if hasattr(self.sampler, 'set_epoch'):
+            self.sampler.set_epoch(epoch)
 
     def skip(self, num_batches: int) -> None:
         """Skip the first ``num_batches`` batches of the next iteration
         (resuming mid-epoch without loading the skipped data)."""
         self._skip = num_batches
 
-    def _domain_stream(self, domain_idx: int, needed: int) -> np.ndarray:
-        """Global index stream of one domain for this epoch, cycled."""
+    def _domain_stream(self, domain_idx: int, global_batch: int,
+                       num_batches: int) -> np.ndarray:
+        """Global index stream of one domain for this epoch, cycled.
+
+        Each cycle is a fresh permutation cut to whole global batches, so no
+        global batch holds an index twice (the ranks' indices at a step are
+        disjoint) unless the domain is smaller than one global batch.
+        """
         start, stop = self.ranges[self.domains[domain_idx]]
         size = stop - start
-        cycles = math.ceil(needed / size)
-        if self.shuffle:
-            rng = np.random.default_rng(
-                [self.seed % 2**32, self.epoch, domain_idx])
-            stream = np.concatenate(
-                [rng.permutation(size) for _ in range(cycles)])
-        else:
-            stream = np.tile(np.arange(size), cycles)
+        usable = size - size % global_batch if size >= global_batch \
+            else size
+        needed = global_batch * num_batches
+        cycles = math.ceil(needed / usable)
+        rng = np.random.default_rng(
+            [self.seed % 2**32, self.epoch, domain_idx])
+        perms = [
+            rng.permutation(size) if self.shuffle else np.arange(size)
+            for _ in range(cycles)
+        ]
+        stream = np.concatenate([p[:usable] for p in perms])
         return stream[:needed] + start
 
     def _domain_batches(self) -> Dict[str, List[List[int]]]:
@@ -152,7 +164,7 @@ class DomainBatchSampler(Sampler):
         batches = {}
         for i, d in enumerate(self.domains):
             bs, n = self.batch_sizes[d], self.num_rounds * self.ratios[d]
-            stream = self._domain_stream(i, n * bs * self.world_size)
+            stream = self._domain_stream(i, bs * self.world_size, n)
             stream = stream.reshape(n, self.world_size, bs)[:, self.rank]
             batches[d] = stream.tolist()
         return batches

@@ -1,0 +1,27 @@
+# Runtime shared by every dl4all_mm config.
+_base_ = 'mmpretrain::_base_/default_runtime.py'
+
+# Registers dl4all_mm's components in mmpretrain's registries and applies the
+# upstream workarounds of dl4all_mm/compat.py.
+custom_imports = dict(imports=['dl4all_mm'], allow_failed_imports=False)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    # Model selection on the target validation accuracy.
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=1,
+        max_keep_ckpts=2,
+        save_best='accuracy/top1',
+        rule='greater'),
+)
+
+# Re-estimate BatchNorm statistics on target batches before each validation.
+custom_hooks = [dict(type='DomainBNRecalibHook', num_batches=100)]
+
+# Every head takes part in every loss (DomainMultiTaskHead), so DDP needs no
+# unused-parameter search; this wrapper also runs on CPU (gloo).
+model_wrapper_cfg = dict(
+    type='DL4ALLDistributedDataParallel', find_unused_parameters=False)
+
+randomness = dict(seed=0, deterministic=False)

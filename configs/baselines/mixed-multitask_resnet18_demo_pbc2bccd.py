@@ -1,0 +1,82 @@
+# Baseline: stock mixed-batch multi-task learning -- mmpretrain's
+# ImageClassifier + MultiTaskHead (one linear head per domain) on the source
+# (PBC subset, 8 classes) and target (BCCD white cells, 4 classes) training
+# sets concatenated and sampled uniformly, so each batch mixes the domains in
+# proportion to their sizes (about 4 source : 1 target) and BatchNorm sees
+# mixed batches. One normalisation for both domains (their pooled statistics,
+# weighted by image count); no per-domain batches, loss weights, warm-up,
+# gradient rescaling or BatchNorm re-estimation (DL4ALL's ingredients).
+# Same backbone, init, input size, augmentation, optimizer and lr curve as
+# configs/dl4all/dl4all_resnet18_demo_pbc2bccd.py; budget: 780 steps of 16
+# images, validation on the target val split every 130 steps.
+_base_ = [
+    'mmpretrain::_base_/models/resnet18.py',
+    '../_base_/datasets/demo_pbc2bccd.py',
+    '../_base_/schedules/dl4all_sgd_100e.py',
+    '../_base_/default_runtime.py',
+]
+
+max_iters = 780
+val_interval = 130
+
+model = dict(
+    data_preprocessor=dict(
+        type='ClsDataPreprocessor',
+        to_rgb=True,
+        # 800 PBC + 209 BCCD training images pooled
+        mean=[213.24, 185.06, 185.93],
+        std=[42.35, 45.72, 23.11]),
+    head=dict(
+        _delete_=True,
+        type='MultiTaskHead',
+        task_heads=dict(
+            source=dict(type='LinearClsHead', num_classes=8),
+            target=dict(type='LinearClsHead', num_classes=4)),
+        in_channels=512,
+        loss=dict(type='CrossEntropyLoss')))
+
+# The interleaved wrapper only tags each sample with its domain (its task
+# field); the plain sampler below mixes the domains in every batch.
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=_base_.train_dataloader.dataset)
+
+# Evaluate the target head on domain-tagged target samples.
+val_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='InterleavedDatasetWrapper',
+        datasets=dict(target=_base_.val_dataloader.dataset)))
+test_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='InterleavedDatasetWrapper',
+        datasets=dict(target=_base_.test_dataloader.dataset)))
+val_evaluator = [
+    dict(type='DiagnosticMetric', domain='target', prefix='diagnostic')
+]
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(optimizer=dict(lr=0.05))
+param_scheduler = [
+    # `end` defaults to train_cfg.max_iters
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=26, eta_min=1e-4)
+]
+train_cfg = dict(
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=val_interval)
+default_hooks = dict(
+    checkpoint=dict(
+        by_epoch=False, interval=val_interval,
+        save_best='diagnostic/accuracy'))
+log_processor = dict(by_epoch=False)
+custom_hooks = []
+# A batch without a target sample leaves the target head unused (stock
+# MultiTaskHead), which DDP must be told about.
+model_wrapper_cfg = dict(find_unused_parameters=True)
