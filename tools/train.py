@@ -10,6 +10,7 @@ import os.path as osp
 import sys
 from copy import deepcopy
 
+import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -92,7 +93,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.auto_scale_lr.enable = True
 
     defaults = ConfigDict(
-        pin_memory=True,
+        pin_memory=torch.cuda.is_available(),
         persistent_workers=True,
         collate_fn=dict(type='default_collate'))
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -184,7 +184,9 @@ class DomainTrainLoop(EpochBasedTrainLoop):
             self.module(**data, mode='loss'))
         for buf, old in zip(self.module.buffers(), saved):
             buf.copy_(old)
-        return all_reduce(loss.detach().clone(), op='mean')
+        loss = loss.detach().clone()
+        all_reduce(loss, op='mean')  # every rank takes the same decision
+        return loss
 
     def _alternate_step(self, data_batch: dict) -> Dict[str, torch.Tensor]:
         log_vars: Dict[str, torch.Tensor] = {}
