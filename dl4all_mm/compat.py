@@ -2,42 +2,52 @@
 
 Importing :mod:`dl4all_mm` applies them once (:func:`apply_patches`):
 
-1. **Checkpoint loading under torch >= 2.6.** mmengine 0.10.7 calls
-   ``torch.load`` without ``weights_only``; torch >= 2.6 then refuses every
-   mmengine checkpoint. We replace mmengine's local-file loader with one that
-   loads with ``weights_only=True`` and an allowlist of exactly the types
-   mmengine checkpoints hold (``HistoryBuffer``, numpy arrays and scalars).
-   Full unpickling, which can run arbitrary code, happens only for files the
-   user trusts: ``DL4ALL_TRUST_CHECKPOINTS=1`` in the environment,
-   ``--trust-checkpoint`` on the tools, or :func:`trust_checkpoints`.
-2. **CPU distributed launch.** ``mmengine.dist.utils._init_dist_pytorch``
-   calls ``torch.cuda.set_device`` unconditionally and the Runner passes
-   ``device_ids=[LOCAL_RANK]`` to DDP; both fail without CUDA. Without CUDA we
-   initialise a ``gloo`` group instead, and :class:`DL4ALLDistributedDataParallel`
-   drops ``device_ids`` for CPU modules.
+1. **Safe checkpoint loading.** mmengine 0.10.7 calls ``torch.load`` without
+   ``weights_only``, which torch >= 2.6 refuses. Our local loader uses
+   ``weights_only=True`` with an allowlist of exactly the types mmengine
+   checkpoints hold. Full unpickling, which can run arbitrary code, is only
+   for trusted files: ``DL4ALL_TRUST_CHECKPOINTS=1``, ``--trust-checkpoint``
+   on the tools, or :func:`trust_checkpoints`.
+2. **CPU distributed launch.** mmengine's ``_init_dist_pytorch`` calls
+   ``torch.cuda.set_device`` and the Runner passes ``device_ids`` to DDP;
+   without CUDA we start a ``gloo`` group and
+   :class:`DL4ALLDistributedDataParallel` drops ``device_ids``.
+3. **Atomic checkpoints.** mmengine writes checkpoints in place and deletes
+   the oldest kept one first: a kill while saving can leave a truncated
+   latest checkpoint. Local files are now written to a temporary file,
+   synced and renamed; outdated checkpoints are removed last.
+4. **Unwritable work dir.** ``Runner`` raises :class:`WorkDirError` at once.
+5. **Empty dataset.** mmengine fails with "need at least one array to
+   concatenate"; :class:`EmptyDatasetError` names the annotation file.
 """
+import functools
+import inspect
 import os
 import os.path as osp
 import pickle
-from typing import Any, Iterable, List, Optional
+import zipfile
+from typing import Any, List, Optional
 
 import numpy as np
 import torch
 import torch.distributed as torch_dist
+from mmengine.dataset import BaseDataset
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend, get_file_backend
+from mmengine.hooks import CheckpointHook
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
+from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 
 TRUST_ENV = 'DL4ALL_TRUST_CHECKPOINTS'
 _PATCHED = False
+_ORIGINALS: dict = {}
 
 
 def trust_checkpoints(trusted: bool = True) -> None:
-    """Allow (or forbid again) full unpickling of local checkpoints.
-
-    Only use this for files you created yourself or otherwise trust:
-    unpickling an untrusted file can execute arbitrary code.
-    """
+    """Allow (or forbid again) full unpickling of local checkpoints: only
+    for files you trust, unpickling can execute arbitrary code."""
     os.environ[TRUST_ENV] = '1' if trusted else '0'
 
 
@@ -51,56 +61,191 @@ def safe_globals() -> List[Any]:
     from mmengine.logging import HistoryBuffer
     allowed: List[Any] = [
         HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray._reconstruct,
-        np.core.multiarray.scalar
+        np.core.multiarray.scalar, (_safe_getattr, 'builtins.getattr')
     ]
     # numpy >= 1.25 pickles dtypes through their ``numpy.dtypes`` classes.
     dtypes = getattr(np, 'dtypes', None)
-    if dtypes is not None:
-        allowed += [
-            getattr(dtypes, name) for name in dir(dtypes)
-            if name.endswith('DType')
-        ]
-    return allowed
+    names = dir(dtypes) if dtypes is not None else []
+    return allowed + [getattr(dtypes, n) for n in names if n.endswith('DType')]
+
+
+def _safe_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` limited to what ``HistoryBuffer`` pickles (its methods);
+    a plain ``getattr`` would reach any attribute of any allowed object."""
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and not name.startswith('_') and \
+            inspect.isfunction(inspect.getattr_static(obj, name, None)):
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint')
 
 
 class UntrustedCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds objects outside the safe allowlist."""
 
 
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file is truncated or is not a checkpoint at all."""
+
+
+class WorkDirError(PermissionError):
+    """The work dir cannot be created or written to."""
+
+
+class EmptyDatasetError(ValueError):
+    """A dataset found no sample."""
+
+
+def _serialize_data(self: BaseDataset) -> Any:
+    """``BaseDataset._serialize_data`` that names an empty dataset."""
+    if not self.data_list:
+        raise EmptyDatasetError(
+            f'{type(self).__name__} is empty: no sample found (data_root='
+            f'{self.data_root!r}, ann_file={self.ann_file!r}, data_prefix='
+            f'{self.data_prefix!r})')
+    return _ORIGINALS['serialize'](self)
+
+
 def load_checkpoint_file(filename: str,
                          map_location: Optional[Any] = None,
                          trusted: Optional[bool] = None) -> Any:
-    """Load a local checkpoint, safely unless the user trusts the file.
-
-    Args:
-        filename (str): Path of the checkpoint.
-        map_location: Passed to :func:`torch.load`.
-        trusted (bool, optional): Allow full unpickling. Defaults to the
-            ``DL4ALL_TRUST_CHECKPOINTS`` environment variable.
-
-    Raises:
-        FileNotFoundError: The file does not exist.
-        UntrustedCheckpointError: The file holds types outside the allowlist
-            (it could run code when unpickled).
-    """
+    """Load a local checkpoint, safely unless the user trusts the file
+    (``trusted``, default: ``DL4ALL_TRUST_CHECKPOINTS``). Raises
+    ``FileNotFoundError``, :class:`UntrustedCheckpointError` (types outside
+    the allowlist) or :class:`CorruptCheckpointError`."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint {filename} can not be found.')
     if trusted is None:
         trusted = checkpoints_trusted()
-    if trusted:
-        return torch.load(filename, map_location=map_location,
-                          weights_only=False)
     try:
+        if trusted:
+            return torch.load(filename, map_location, weights_only=False)
         with torch.serialization.safe_globals(safe_globals()):
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
+            return torch.load(filename, map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        if trusted or ('global' not in str(err).lower()
+                       and not zipfile.is_zipfile(filename)):
+            raise _corrupt(filename, err) from err
         raise UntrustedCheckpointError(
             f'Refused to load checkpoint {filename}: it holds objects outside '
             'the safe allowlist, and unpickling them could run code. If you '
             'created this file or trust its source, pass --trust-checkpoint '
             f'to the tool or set {TRUST_ENV}=1. Details: {err}') from err
+    except (EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise _corrupt(filename, err) from err
+    except RuntimeError as err:
+        if 'PytorchStreamReader' in str(err) or 'zip archive' in str(err):
+            raise _corrupt(filename, err) from err
+        raise
+
+
+def _corrupt(filename: str, err: BaseException) -> CorruptCheckpointError:
+    return CorruptCheckpointError(
+        f'Checkpoint {filename} is truncated or not a checkpoint '
+        f'({type(err).__name__}: {err}). A process killed while writing it '
+        'leaves such a file; resume from an earlier checkpoint.')
+
+
+def load_from_local(filename: str, map_location: Any = None) -> Any:
+    """mmengine's local loader (its log names the scheme after this)."""
+    return load_checkpoint_file(filename, map_location)
+
+
+def _atomic_write(filename: str, write) -> None:
+    """Call ``write(f)`` on a temporary file, sync it and rename it to
+    ``filename``: readers see the old file or the complete new one."""
+    directory = osp.dirname(osp.abspath(filename))
+    os.makedirs(directory, exist_ok=True)
+    tmp = f'{filename}.tmp{os.getpid()}'
+    try:
+        with open(tmp, 'wb') as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filename)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(directory, os.O_RDONLY)
+        os.fsync(dir_fd)
+        os.close(dir_fd)
+    except OSError:  # not supported for directories everywhere
+        pass
+
+
+def save_checkpoint(checkpoint: dict, filename: str,
+                    file_client_args: Optional[dict] = None,
+                    backend_args: Optional[dict] = None) -> None:
+    """mmengine's ``save_checkpoint``, atomic for local files."""
+    filename = str(filename)
+    local = file_client_args is None and not filename.startswith('pavi://')
+    if local and isinstance(
+            get_file_backend(filename, backend_args=backend_args),
+            LocalBackend):
+        _atomic_write(filename, lambda f: torch.save(checkpoint, f))
+        return
+    _ORIGINALS['save_checkpoint'](checkpoint, filename, file_client_args,
+                                  backend_args)
+
+
+def _save_checkpoint_with_step(self: CheckpointHook, runner, step: int,
+                               meta: dict) -> None:
+    """``CheckpointHook._save_checkpoint_with_step`` that removes outdated
+    checkpoints only after the new one and ``last_checkpoint`` are saved."""
+    outdated = None
+    if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
+                                        and self.keep_ckpt_ids[-1] == step):
+        if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+            outdated = self.keep_ckpt_ids.popleft()
+        self.keep_ckpt_ids.append(step)
+        runner.message_hub.update_info('keep_ckpt_ids',
+                                       list(self.keep_ckpt_ids))
+    ckpt_filename = self.filename_tmpl.format(step)
+    self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
+    runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+    runner.save_checkpoint(
+        self.out_dir, ckpt_filename, self.file_client_args,
+        save_optimizer=self.save_optimizer,
+        save_param_scheduler=self.save_param_scheduler, meta=meta,
+        by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+    if not is_main_process():
+        return
+    _atomic_write(
+        osp.join(runner.work_dir, 'last_checkpoint'),
+        lambda f: f.write(str(self.last_ckpt).encode('utf-8')))
+    if outdated is not None and outdated != step:
+        path = self.file_backend.join_path(
+            self.out_dir, self.filename_tmpl.format(outdated))
+        if self.file_backend.isfile(path):
+            self.file_backend.remove(path)
+        elif self.file_backend.isdir(path):  # deepspeed checkpoints
+            self.file_backend.rmtree(path)
+
+
+def check_writable_dir(path: str, what: str = 'work_dir') -> None:
+    """Create ``path`` if needed and write a probe file there; raise
+    :class:`WorkDirError` naming ``what``, the path and the reason."""
+    probe = osp.join(path, f'.dl4all_write_test.{os.getpid()}')
+    try:
+        os.makedirs(path, exist_ok=True)
+        with open(probe, 'wb') as f:
+            f.write(b'ok')
+        os.remove(probe)
+    except OSError as err:
+        raise WorkDirError(
+            f'{what} {path!r} is not writable ({err.strerror or err}): logs '
+            'and checkpoints could not be saved. Choose another --work-dir '
+            'or fix its permissions.') from err
+
+
+@functools.wraps(Runner.__init__)
+def _runner_init(self, model, work_dir: str, *args, **kwargs) -> None:
+    """``Runner.__init__`` that checks ``work_dir`` before anything else."""
+    check_writable_dir(osp.abspath(work_dir))
+    _ORIGINALS['runner_init'](self, model, work_dir, *args, **kwargs)
 
 
 def _init_dist_pytorch_any_device(backend: str = 'nccl',
@@ -108,7 +253,7 @@ def _init_dist_pytorch_any_device(backend: str = 'nccl',
                                   **kwargs) -> None:
     """``_init_dist_pytorch`` that falls back to gloo when CUDA is absent."""
     if torch.cuda.is_available():
-        return _ORIGINAL_INIT_DIST_PYTORCH(backend, init_backend, **kwargs)
+        return _ORIGINALS['init_dist'](backend, init_backend, **kwargs)
     if not torch_dist.is_initialized():
         torch_dist.init_process_group(
             backend='gloo',
@@ -117,21 +262,13 @@ def _init_dist_pytorch_any_device(backend: str = 'nccl',
             **kwargs)
 
 
-_ORIGINAL_INIT_DIST_PYTORCH = None
-
-
 @MODEL_WRAPPERS.register_module()
 class DL4ALLDistributedDataParallel(MMDistributedDataParallel):
-    """``MMDistributedDataParallel`` that also works for CPU (gloo) modules.
-
-    The Runner passes ``device_ids=[LOCAL_RANK]``; DDP rejects ``device_ids``
-    for modules on the CPU, so they are dropped there.
-    """
+    """``MMDistributedDataParallel`` that drops the ``device_ids`` the Runner
+    passes, which DDP rejects for CPU (gloo) modules."""
 
     def __init__(self, module: torch.nn.Module, **kwargs) -> None:
-        params: Iterable = module.parameters()
-        on_cpu = all(p.device.type == 'cpu' for p in params)
-        if on_cpu:
+        if all(p.device.type == 'cpu' for p in module.parameters()):
             kwargs.pop('device_ids', None)
             kwargs.pop('output_device', None)
         kwargs.setdefault('broadcast_buffers', False)
@@ -140,12 +277,23 @@ class DL4ALLDistributedDataParallel(MMDistributedDataParallel):
 
 def apply_patches() -> None:
     """Apply every workaround once (idempotent)."""
-    global _PATCHED, _ORIGINAL_INIT_DIST_PYTORCH
+    global _PATCHED
     if _PATCHED:
         return
-    CheckpointLoader.register_scheme(
-        prefixes='', force=True)(load_checkpoint_file)
     import mmengine.dist.utils as dist_utils
-    _ORIGINAL_INIT_DIST_PYTORCH = dist_utils._init_dist_pytorch
+    import mmengine.runner as mm_runner
+    import mmengine.runner.checkpoint as mm_checkpoint
+    import mmengine.runner.runner as mm_runner_module
+    CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)
+    _ORIGINALS['init_dist'] = dist_utils._init_dist_pytorch
     dist_utils._init_dist_pytorch = _init_dist_pytorch_any_device
+    _ORIGINALS['save_checkpoint'] = mm_checkpoint.save_checkpoint
+    for module in (mm_checkpoint, mm_runner_module, mm_runner):
+        module.save_checkpoint = save_checkpoint
+    _ORIGINALS['hook_save'] = CheckpointHook._save_checkpoint_with_step
+    CheckpointHook._save_checkpoint_with_step = _save_checkpoint_with_step
+    _ORIGINALS['runner_init'] = Runner.__init__
+    Runner.__init__ = _runner_init
+    _ORIGINALS['serialize'] = BaseDataset._serialize_data
+    BaseDataset._serialize_data = _serialize_data
     _PATCHED = True

@@ -54,8 +54,8 @@ def dry_run(runs) -> None:
     from dl4all_mm.evaluation.protocol_runner import stage_variables
     built = set()
     for run in runs:
-        print(f'{run.name}: ' + ' -> '.join(
-            osp.relpath(s['config']) for s in run.stages))
+        print(f'{run.name}: ' +
+              ' -> '.join(osp.relpath(s['config']) for s in run.stages))
         for i, stage in enumerate(run.stages):
             opts, env = stage_variables(run, 'RUN_DIR', i, 'PREV.pth')
             key = (stage['config'], repr(sorted(opts.items())))
@@ -63,8 +63,10 @@ def dry_run(runs) -> None:
                 continue
             built.add(key)
             cfg = _load(stage['config'], env)
-            opts = {k: v for k, v in opts.items() if 'PREV.pth' not in
-                    str(v)}  # no checkpoint to load in a dry run
+            opts = {
+                k: v
+                for k, v in opts.items() if 'PREV.pth' not in str(v)
+            }  # no checkpoint to load in a dry run
             cfg.merge_from_dict(opts)
             init_default_scope(cfg.get('default_scope', 'mmpretrain'))
             model_cfg = cfg.model.copy()
@@ -89,8 +91,8 @@ def _load(path: str, env: dict) -> Config:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from dl4all_mm.evaluation.protocol_runner import (expand_protocol,
-                                                      run_protocol,
-                                                      subprocess_executor)
+                                                      run_protocol)
+    from dl4all_mm.evaluation.protocol_worker import subprocess_executor
     protocol = Config.fromfile(args.protocol)
     if args.cfg_options:
         protocol.merge_from_dict(args.cfg_options)

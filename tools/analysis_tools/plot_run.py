@@ -92,6 +92,8 @@ def checkpoint_classes(work_dir: str,
         return None
     with open(pointer, encoding='utf-8') as f:
         ckpt = f.read().strip()
+    if not osp.isfile(ckpt):  # written relative to another cwd
+        ckpt = osp.join(work_dir, osp.basename(ckpt))
     if not osp.isfile(ckpt):
         return None
     from dl4all_mm.apis import classes_from_meta
@@ -111,6 +113,7 @@ def checkpoint_classes(work_dir: str,
 
 def _save(fig, out_dir: str, name: str, written: List[str]) -> None:
     import matplotlib.pyplot as plt
+    os.makedirs(out_dir, exist_ok=True)
     path = osp.join(out_dir, name)
     fig.savefig(path, dpi=100, bbox_inches='tight')
     plt.close(fig)
@@ -216,7 +219,6 @@ def main(argv=None) -> int:
     if not osp.isdir(args.work_dir):
         raise FileNotFoundError(f'Work dir {args.work_dir!r} does not exist')
     out_dir = args.out_dir or osp.join(args.work_dir, 'plots')
-    os.makedirs(out_dir, exist_ok=True)
     written: List[str] = []
     train, val = load_scalars(args.work_dir)
     plot_curves(train, val, out_dir, written)
@@ -230,8 +232,8 @@ def main(argv=None) -> int:
     matrix = load_test_metrics(args.work_dir).get('confusion_matrix/result')
     num = scores.shape[1] if scores is not None else \
         len(matrix) if matrix else 0
-    classes = args.classes or checkpoint_classes(args.work_dir, args.domain,
-                                                 args.trust_checkpoint)
+    classes = args.classes or (num and checkpoint_classes(
+        args.work_dir, args.domain, args.trust_checkpoint))
     if num and (not classes or len(classes) != num):
         if classes:
             print(f'Ignoring {len(classes)} class names for {num} classes')

@@ -1,0 +1,255 @@
+"""The real cross-dataset benchmark: PBC -> all_aria, low-data.
+
+Source: PBC (8 blood-cell classes). Target: all_aria as normal (Benign, 0)
+vs ALL (Early/Pre/Pro, 1), a fixed, seeded, stratified 240-image training
+and 300-image validation split; the rest is the test split unless
+``--test-ann/--test-root`` name another test set (lines ``relative/path
+label``, label 1 = ALL). Every run trains one method of the repository's
+configs for the same number of optimizer steps, selects its best checkpoint
+on the validation split (balanced accuracy) and tests it::
+
+    python benchmarks/transfer.py --data-root ../shared/data \\
+        --work-dir work_dirs/transfer [--methods target-only,dl4all-joint] \\
+        [--seeds 0,1,2] [--iters 1200] [--backbone resnet18] [--device cuda]
+
+Writes ``DIR/results.json`` (one record per run: method, seed, fold,
+backbone, metrics, wall_s) and ``DIR/results.md`` (mean ± std, DL4ALL minus
+each baseline with paired tests); finished runs are skipped on a rerun.
+``--prepare-data OUT`` writes 96 px JPEG copies of pbc/ and all_aria/
+(about 39 MiB, never commit them) to use as ``--data-root``. ``--eval-split
+val`` tests on the validation split (for tuning; no test image is used).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional
+
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(HERE)
+sys.path.insert(0, HERE)
+import transfer_data as td  # noqa: E402
+import transfer_methods as tm  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    methods = '\n'.join(f'  {k:<14} {v[1]}' for k, v in tm.METHODS.items())
+    p = argparse.ArgumentParser(
+        description='PBC -> all_aria low-data transfer benchmark',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f'methods:\n{methods}')
+    p.add_argument('--data-root', required=True,
+                   help='folder holding pbc/ and all_aria/ (manifest.csv '
+                   'each), or the output of --prepare-data')
+    p.add_argument('--work-dir', help='output folder (required to run)')
+    p.add_argument('--test-ann', help='another test set: annotation file')
+    p.add_argument('--test-root', help='image folder of --test-ann')
+    p.add_argument('--backbone', default='resnet18', choices=tm.BACKBONES)
+    p.add_argument('--methods', default=','.join(tm.METHODS),
+                   help='comma-separated methods (default: all)')
+    p.add_argument('--seeds', default='0,1,2', help='comma-separated seeds')
+    p.add_argument('--iters', type=int, default=1200,
+                   help='optimizer steps per run (default 1200)')
+    p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
+    p.add_argument('--jobs', type=int, default=1,
+                   help='runs trained at once (e.g. 4 on one GPU)')
+    p.add_argument('--eval-split', default='test', choices=('test', 'val'),
+                   help='"val" reports validation-split numbers (tuning)')
+    p.add_argument('--recipe', nargs='+', default=[], metavar='KEY=VALUE',
+                   help='override recipe knobs of every method, e.g. '
+                   'lr=0.1 class_weight=1 loss_weights=0.3,0.7 batch=8,24')
+    p.add_argument('--recipes-json', metavar='FILE',
+                   help='per-method recipe overrides {method: {key: value}}'
+                   ' (e.g. chosen on the validation split), applied '
+                   'before --recipe')
+    p.add_argument('--split-sizes', default=f'{td.N_TRAIN},{td.N_VAL}',
+                   help=argparse.SUPPRESS)  # small fixtures in tests
+    p.add_argument('--run-timeout', type=float, help='seconds per run')
+    p.add_argument('--no-progress', action='store_true')
+    p.add_argument('--prepare-data', metavar='OUT',
+                   help='write 96 px copies of --data-root to OUT and exit')
+    return p.parse_args(argv)
+
+
+def parse_recipe(items: List[str]) -> dict:
+    """``['lr=0.1', 'batch=8,24']`` -> ``{'lr': 0.1, 'batch': (8, 24)}``."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition('=')
+        if not sep:
+            raise ValueError(f'--recipe {item!r} is not KEY=VALUE')
+        parts = [float(v) for v in value.split(',')]
+        out[key] = tuple(parts) if len(parts) > 1 else parts[0]
+    tm.recipe_of('target-only', out)  # unknown keys fail here
+    return out
+
+
+def write_splits(args, split_dir: str) -> Dict[str, list]:
+    """Write train/val/test annotation files; return the rows."""
+    n_train, n_val = (int(n) for n in args.split_sizes.split(','))
+    aria = osp.join(args.data_root, td.TARGET)
+    splits = td.make_splits(td.aria_rows(aria), n_train, n_val)
+    if args.test_ann:
+        if not args.test_root:
+            raise ValueError('--test-ann needs --test-root')
+        splits['test'] = td.read_test_ann(args.test_ann, args.test_root)
+        if osp.realpath(args.test_root) == osp.realpath(aria):
+            seen = {p for p, _ in splits['train'] + splits['val']}
+            leak = sorted(seen & {p for p, _ in splits['test']})
+            if leak:
+                raise ValueError(f'--test-ann lists {len(leak)} training or '
+                                 f'validation images, e.g. {leak[:3]}')
+    for name, rows in splits.items():
+        td.write_ann(osp.join(split_dir, f'{name}.txt'), rows)
+    return splits
+
+
+def make_protocol(args, splits: dict, split_dir: str, recipes: dict) -> dict:
+    """The protocol dict that :func:`expand_protocol` reads."""
+    weights = td.class_weights(splits['train'])
+    env = dict(DL4ALL_DATA_ROOT=osp.abspath(args.data_root),
+               DL4ALL_ARIA_SPLITS=osp.abspath(split_dir),
+               PYTHONUNBUFFERED='1')
+    if args.eval_split == 'val':
+        env['DL4ALL_ARIA_TEST_ANN'] = osp.abspath(
+            osp.join(split_dir, 'val.txt'))
+    elif args.test_ann:
+        env['DL4ALL_ARIA_TEST_ANN'] = osp.abspath(args.test_ann)
+        env['DL4ALL_ARIA_TEST_ROOT'] = osp.abspath(args.test_root)
+    if args.device == 'cpu':
+        env['CUDA_VISIBLE_DEVICES'] = ''
+    methods = []
+    for name in args.methods.split(','):
+        methods.append(dict(name=name, stages=tm.stages(
+            name, args.iters, args.backbone, recipes[name], weights,
+            len(splits['train']))))
+    return dict(methods=methods, seeds=[int(s) for s in
+                                        args.seeds.split(',')],
+                folds=[None], env=env,
+                references=[m for m in ('dl4all-joint', 'dl4all-greedy')
+                            if m in args.methods.split(',')],
+                select_metric='diagnostic/balanced_accuracy',
+                positive_index=1, class_weights=weights)
+
+
+class ParallelExecutor:
+    """Executor for :func:`run_protocol` training up to ``jobs`` runs at
+    once: the first call starts every pending run; each call then waits
+    for its own run."""
+
+    def __init__(self, runs, work_dir: str, jobs: int,
+                 timeout: Optional[float]) -> None:
+        self.runs, self.work_dir, self.jobs = runs, work_dir, jobs
+        self.timeout = timeout
+        self.futures: dict = {}
+        self.lock = threading.Lock()
+
+    def _start(self) -> None:
+        from dl4all_mm.evaluation.protocol_runner import subprocess_executor
+        pool = ThreadPoolExecutor(self.jobs)
+        for run in self.runs:
+            run_dir = osp.abspath(osp.join(self.work_dir, 'runs', run.name))
+            if osp.exists(osp.join(run_dir, 'record.json')):
+                continue
+            os.makedirs(run_dir, exist_ok=True)
+            with open(osp.join(run_dir, 'spec.json'), 'w') as f:
+                json.dump(dict(run.to_dict(), run_dir=run_dir), f, indent=2)
+            self.futures[run.name] = pool.submit(
+                subprocess_executor, run, run_dir, self.timeout)
+        pool.shutdown(wait=False)
+
+    def __call__(self, run, run_dir: str) -> dict:
+        with self.lock:
+            if not self.futures:
+                self._start()
+        return self.futures[run.name].result()
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    if args.prepare_data:
+        sizes = td.prepare_data(args.data_root, args.prepare_data)
+        print(f'{sum(sizes.values()) / 2**20:.1f} MiB of images in '
+              f'{args.prepare_data}; use it as --data-root (do not commit '
+              'the all_aria images)')
+        return 0
+    if not args.work_dir:
+        raise SystemExit('error: --work-dir is required')
+    if args.device == 'cuda':
+        import torch
+        if not torch.cuda.is_available():
+            raise SystemExit('error: --device cuda but torch sees no GPU')
+    overrides = parse_recipe(args.recipe)
+    unknown = [m for m in args.methods.split(',') if m not in tm.METHODS]
+    if unknown:
+        raise SystemExit(f'error: unknown method(s) {unknown}; methods: '
+                         f'{list(tm.METHODS)}')
+    per_method = {}
+    if args.recipes_json:
+        with open(args.recipes_json, encoding='utf-8') as f:
+            per_method = json.load(f)
+    recipes = {
+        m: tm.recipe_of(m, dict(per_method.get(m, {}), **overrides))
+        for m in args.methods.split(',')
+    }
+    split_dir = osp.join(args.work_dir, 'splits')
+    splits = write_splits(args, split_dir)
+    protocol = make_protocol(args, splits, split_dir, recipes)
+
+    from dl4all_mm.evaluation.protocol import write_results
+    from dl4all_mm.evaluation.protocol_runner import (expand_protocol,
+                                                      run_protocol)
+    runs = expand_protocol(protocol, osp.join(HERE, 'transfer.py'))
+    executor = ParallelExecutor(runs, args.work_dir, max(1, args.jobs),
+                                args.run_timeout)
+    title = (f'PBC -> all_aria low-data ({args.backbone}, 96 px, '
+             f'{args.eval_split} split)')
+    notes = _notes(args, splits, recipes, protocol['class_weights'])
+    records, failures = run_protocol(
+        runs, args.work_dir, references=protocol['references'],
+        executor=executor, progress=not args.no_progress, title=title,
+        notes=notes)
+    for record in records:
+        record['backbone'] = args.backbone
+        record['eval_split'] = args.eval_split
+    if records:
+        write_results(records, osp.join(args.work_dir, 'results.json'),
+                      osp.join(args.work_dir, 'results.md'),
+                      protocol['references'], title=title, notes=notes)
+    print(f'{len(records)} of {len(runs)} runs done; results in '
+          f'{osp.join(args.work_dir, "results.md")}')
+    for name, message in failures:
+        print(f'FAILED {name}: {message}', file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _notes(args, splits: dict, recipes: dict, weights: list) -> List[str]:
+    count = {k: sum(label for _, label in v) for k, v in splits.items()}
+    sizes = ', '.join(f'{k} {len(v)} ({len(v) - count[k]} normal / '
+                      f'{count[k]} ALL)' for k, v in splits.items())
+    lines = [
+        f'Splits (seed {td.SPLIT_SEED}, stratified): {sizes}.',
+        tm.budget_note(args.iters, len(splits['train']), recipes),
+        f'Backbone {args.backbone}; device {args.device}; '
+        f'{args.jobs} run(s) at a time (wall_s grows with --jobs).',
+        f'Target class weights (when on): {weights}.',
+        'Recipes: ' + '; '.join(
+            f'{m}: ' + ', '.join(f'{k}={v}' for k, v in r.items()
+                                  if k in ('lr', 'class_weight') or
+                                  m.startswith('dl4all'))
+            for m, r in recipes.items()) + '.',
+        'Command: `python benchmarks/transfer.py ' + ' '.join(
+            args.argv) + '`',
+    ]
+    if args.eval_split == 'val':
+        lines.insert(0, '**Validation split (tuning): the model is '
+                     'selected and scored on the same 300 images.**')
+    return lines
+
+
+if __name__ == '__main__':
+    sys.exit(main())

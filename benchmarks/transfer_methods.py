@@ -1,0 +1,200 @@
+"""Methods, budgets and recipes of the PBC -> all_aria benchmark.
+
+Every method is one of the repository's configs (``configs/baselines``,
+``configs/dl4all``) plus config options built here: the budget (``iters``
+optimizer steps of 32 images), the backbone and the method's *recipe* (the
+knobs tuned on the validation split, :data:`RECIPES`).
+"""
+import math
+from typing import Dict, List, Optional
+
+CONFIGS = dict(
+    target_only='configs/baselines/target-only_resnet18_pbc2aria-lowdata.py',
+    seq1='configs/baselines/sequential-stage1_resnet18_pbc.py',
+    seq2='configs/baselines/sequential-stage2_resnet18_pbc2aria-lowdata.py',
+    mixed='configs/baselines/mixed-multitask_resnet18_pbc2aria-lowdata.py',
+    dl4all='configs/dl4all/dl4all-regular_resnet18_pbc2aria-lowdata.py',
+    greedy='configs/dl4all/dl4all-greedy_resnet18_pbc2aria-lowdata.py')
+
+#: name -> (family, one-line description), in report order.
+METHODS = {
+    'target-only': ('single', 'all_aria training split only, 32 target '
+                    'images per step'),
+    'sequential': ('single', 'PBC for iters/2 steps (32 source images), then '
+                   'fine-tune on all_aria for iters/2 steps (new head)'),
+    'mixed': ('mixed', "stock mmpretrain ImageClassifier + MultiTaskHead on "
+              'mixed batches (about 16 + 16 images, one BatchNorm batch)'),
+    'dl4all-joint': ('dl4all', 'DL4ALL paired schedule, joint strategy: 16 '
+                     'source + 16 target images per step, per-domain '
+                     'BatchNorm batches'),
+    'dl4all-greedy': ('dl4all', 'DL4ALL greedy: keep the source step only '
+                      'if the target loss drops, else a target step'),
+}
+BACKBONES = ('resnet18', 'efficientnet-lite0')
+
+#: Knobs of each method (tuned on the validation split only, see
+#: docs/results.md). ``lr``: base learning rate (heads x5);
+#: ``class_weight``: inverse-frequency target class weights from the
+#: training split; DL4ALL only: ``loss_weights`` (source, target),
+#: ``batch`` (source, target images per step), ``bn_recalib`` (batches of
+#: BatchNorm re-estimation on the target, 0 = off), ``warmup`` (epochs).
+DEFAULT_RECIPE = dict(lr=0.05, class_weight=0, loss_weights=(0.5, 0.5),
+                      batch=(16, 16), bn_recalib=20, warmup=1)
+RECIPES: Dict[str, dict] = {name: {} for name in METHODS}
+#: Settings of the reference stock runs of the issue (lr 0.05, no class
+#: weights); ``--recipe`` overrides any of them.
+
+
+def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
+    """Full recipe of ``method``: defaults, :data:`RECIPES`, overrides."""
+    recipe = dict(DEFAULT_RECIPE, **RECIPES.get(method, {}))
+    for key, value in (overrides or {}).items():
+        if key not in DEFAULT_RECIPE:
+            raise KeyError(f'--recipe key {key!r} is unknown; keys: '
+                           f'{sorted(DEFAULT_RECIPE)}')
+        recipe[key] = value
+    return recipe
+
+
+def _backbone(name: str, head_keys: List[str], norm_keys: List[str],
+              init_checkpoint: Optional[str] = None) -> dict:
+    """Options swapping ResNet-18 for another backbone."""
+    if name == 'resnet18':
+        if init_checkpoint is None:
+            return {}
+        return {'model.backbone.init_cfg.checkpoint': init_checkpoint}
+    if name != 'efficientnet-lite0':
+        raise ValueError(f'--backbone {name!r}; expected one of {BACKBONES}')
+    backbone = dict(_delete_=True, type='EfficientNetLite0',
+                    pretrained_imagenet=init_checkpoint is None)
+    if init_checkpoint is not None:  # sequential stage 2: stage 1 weights
+        backbone['init_cfg'] = dict(type='Pretrained', prefix='backbone.',
+                                    checkpoint=init_checkpoint)
+    opts = {'model.backbone': backbone}
+    opts.update({k: 1280 for k in head_keys})
+    for key in norm_keys:  # its ImageNet weights expect mean = std = 127.5
+        opts[f'{key}.mean'] = [127.5] * 3
+        opts[f'{key}.std'] = [127.5] * 3
+    return opts
+
+
+def _iter_budget(iters: int, validations: int = 8) -> dict:
+    interval = max(1, iters // validations)
+    return {
+        'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': interval,
+        'default_hooks.checkpoint.interval': interval,
+        'param_scheduler': [
+            dict(type='CosineAnnealingLR', by_epoch=False,
+                 begin=min(15, iters - 1), end=iters, eta_min=1e-4)
+        ],
+    }
+
+
+def _single_opts(recipe: dict, weights: List[float]) -> dict:
+    opts = {'optim_wrapper.optimizer.lr': recipe['lr']}
+    if recipe['class_weight']:
+        opts['model.head.loss.class_weight'] = weights
+    return opts
+
+
+def stages(method: str, iters: int, backbone: str, recipe: dict,
+           weights: List[float], n_train: int) -> List[dict]:
+    """The protocol stages (``config`` + ``cfg_options``) of ``method``.
+
+    Args:
+        iters (int): Optimizer steps (iterations) of the whole run.
+        weights (list[float]): Target class weights (training split).
+        n_train (int): Target training images (DL4ALL's epoch length).
+    """
+    if method not in METHODS:
+        raise KeyError(f'unknown method {method!r}; methods: '
+                       f'{list(METHODS)}')
+    if iters < 2:
+        raise ValueError(f'--iters must be >= 2, got {iters}')
+    norm = ['model.data_preprocessor']
+    if method == 'target-only':
+        opts = dict(_iter_budget(iters), **_single_opts(recipe, weights))
+        opts.update(_backbone(backbone, ['model.head.in_channels'], norm))
+        return [dict(config=CONFIGS['target_only'], cfg_options=opts)]
+    if method == 'sequential':
+        half = max(1, iters // 2)
+        first = _iter_budget(half, validations=1)
+        first.pop('train_cfg.val_interval')
+        first['optim_wrapper.optimizer.lr'] = recipe['lr']
+        first.update(_backbone(backbone, ['model.head.in_channels'], norm))
+        second = dict(_iter_budget(iters - half),
+                      **_single_opts(recipe, weights))
+        second.update(_backbone(backbone, ['model.head.in_channels'], norm,
+                                init_checkpoint='{prev_checkpoint}'))
+        return [dict(config=CONFIGS['seq1'], cfg_options=first),
+                dict(config=CONFIGS['seq2'], cfg_options=second)]
+    if method == 'mixed':
+        opts = dict(_iter_budget(iters))
+        opts['optim_wrapper.optimizer.lr'] = recipe['lr']
+        if recipe['class_weight']:
+            opts['model.head.task_heads.target.loss'] = dict(
+                type='CrossEntropyLoss', class_weight=weights)
+        opts.update(_backbone(backbone, ['model.head.in_channels'], norm))
+        return [dict(config=CONFIGS['mixed'], cfg_options=opts)]
+    return [dict(config=CONFIGS['dl4all' if method == 'dl4all-joint' else
+                                'greedy'],
+                 cfg_options=_dl4all_opts(iters, backbone, recipe, weights,
+                                          n_train))]
+
+
+def _dl4all_opts(iters: int, backbone: str, recipe: dict,
+                 weights: List[float], n_train: int) -> dict:
+    """DL4ALL: epochs of ``ceil(n_train / target batch)`` steps."""
+    src, tgt = (int(b) for b in recipe['batch'])
+    steps = math.ceil(n_train / tgt)
+    warmup = int(recipe['warmup'])
+    epochs = max(warmup + 1, round(iters / steps))
+    opts = {
+        'train_dataloader.batch_size': src + tgt,
+        'train_dataloader.batch_sampler.batch_sizes': dict(source=src,
+                                                           target=tgt),
+        'train_dataloader.batch_sampler.epoch_length': steps,
+        'train_cfg.max_epochs': epochs,
+        'train_cfg.warmup_epochs': warmup,
+        'train_cfg.val_interval': max(1, epochs // 8),
+        # save at validations only (the best one is kept by save_best)
+        'default_hooks.checkpoint.interval': max(1, epochs // 8),
+        'param_scheduler': [
+            dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup,
+                 end=epochs, eta_min=1e-4, convert_to_iter_based=True)
+        ],
+        'optim_wrapper.optimizer.lr': recipe['lr'],
+        'model.head.loss_weights': dict(
+            source=float(recipe['loss_weights'][0]),
+            target=float(recipe['loss_weights'][1])),
+        'custom_hooks': ([
+            dict(type='DomainBNRecalibHook',
+                 num_batches=int(recipe['bn_recalib']))
+        ] if int(recipe['bn_recalib']) > 0 else []),
+    }
+    if recipe['class_weight']:
+        opts['model.head.task_heads.target.loss.class_weight'] = weights
+    heads = [f'model.head.task_heads.{d}.in_channels'
+             for d in ('source', 'target')]
+    norms = [f'model.data_preprocessor.domain_norm.{d}'
+             for d in ('source', 'target')]
+    opts.update(_backbone(backbone, heads, norms))
+    return opts
+
+
+def budget_note(iters: int, n_train: int, recipes: Dict[str, dict]) -> str:
+    """What "the same budget" means, in words."""
+    src, tgt = (int(b) for b in recipes.get(
+        'dl4all-joint', DEFAULT_RECIPE)['batch'])
+    return (
+        f'Budget: {iters} optimizer steps (iterations) of 32 images for '
+        f'every method. Target images seen: target-only {32 * iters}; '
+        f'sequential {32 * (iters - iters // 2)} (after '
+        f'{32 * (iters // 2)} PBC images); mixed and DL4ALL about '
+        f'{tgt * iters} (+ {src * iters} PBC images). DL4ALL counts epochs '
+        f'of ceil({n_train}/{tgt}) steps, rounded to whole epochs; its '
+        'first epoch trains the heads only; greedy computes up to two '
+        'updates per step and keeps one. Model selection: best of 8 '
+        'validations (balanced accuracy on the 300-image validation '
+        'split).')

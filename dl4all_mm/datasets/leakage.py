@@ -1,0 +1,182 @@
+"""Find data shared between a training set and its validation/test sets."""
+import hashlib
+import os
+import os.path as osp
+from collections import defaultdict
+from typing import (Any, Dict, Iterable, List, NamedTuple, Optional,
+                    Sequence, Tuple)
+
+from mmengine import fileio
+
+ID_KEYS = ('patient_id', 'slide_id', 'group')
+CHECKS = ('path', 'hash', 'id')
+
+
+class Leak(NamedTuple):
+    """One item found on both sides.
+
+    Attributes:
+        kind (str): ``'path'`` (the same file), ``'hash'`` (identical
+            content under another name) or an id key (``'patient_id'``...).
+        split (str): The other split (``'val'``, ``'test'``).
+        key (str): The shared path, content hash or ``domain/id``.
+        train_path (str): A training file with that key.
+        other_path (str): A file of ``split`` with that key.
+    """
+    kind: str
+    split: str
+    key: str
+    train_path: str
+    other_path: str
+
+
+class DataLeakageError(ValueError):
+    """Training data overlaps validation or test data."""
+
+
+def data_infos(dataset: Any) -> List[dict]:
+    """Every data info of a dataset (a domain wrapper adds ``domain``)."""
+    if hasattr(dataset, 'full_init'):
+        dataset.full_init()
+    return [dataset.get_data_info(i) for i in range(len(dataset))]
+
+
+def _norm(path: str) -> str:
+    return osp.normcase(osp.realpath(path)) if '://' not in path else path
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes (any mmengine file backend)."""
+    if '://' in path:
+        return hashlib.sha256(fileio.get(path)).hexdigest()
+    with open(path, 'rb') as f:
+        return hashlib.file_digest(f, 'sha256').hexdigest()
+
+
+def _size(path: str) -> Optional[int]:
+    try:
+        return os.path.getsize(path) if '://' not in path else -1
+    except OSError:  # missing files are the config check's business
+        return None
+
+
+def find_leakage(train: Sequence[dict],
+                 others: Dict[str, Sequence[dict]],
+                 checks: Iterable[str] = CHECKS,
+                 id_keys: Iterable[str] = ID_KEYS,
+                 default_domain: Optional[str] = None) -> List[Leak]:
+    """Compare the training infos with each other split's infos.
+
+    Paths and contents are compared across all domains. Ids (``patient_id``,
+    ``slide_id``, ``group``, ...) are compared only within one domain and
+    only where both sides carry the key: id namespaces of different
+    datasets are unrelated. An info without ``domain`` (a plain val/test
+    dataset) belongs to ``default_domain``.
+
+    Args:
+        train (list[dict]): Training data infos (with ``img_path``).
+        others (dict): Split name -> data infos.
+        checks (iterable of str): Any of ``'path'``, ``'hash'``, ``'id'``.
+        id_keys (iterable of str): Data-info keys holding group ids.
+        default_domain (str, optional): Domain of infos without one.
+
+    Returns:
+        list[Leak]: Every shared item (one per key and split).
+    """
+    checks = set(checks)
+    unknown = checks - set(CHECKS)
+    if unknown:
+        raise ValueError(f'Unknown leakage checks {sorted(unknown)}; '
+                         f'expected some of {CHECKS}')
+    id_keys = tuple(id_keys)
+    train_paths = _paths(train)
+    train_ids = _ids(train, id_keys, default_domain) if 'id' in checks \
+        else {}
+    hashes: Dict[str, str] = {}
+    leaks: List[Leak] = []
+    for split, infos in others.items():
+        paths = _paths(infos)
+        if 'path' in checks:
+            leaks += [
+                Leak('path', split, p, train_paths[p], paths[p])
+                for p in sorted(set(paths) & set(train_paths))
+            ]
+        if 'hash' in checks:
+            leaks += _hash_leaks(split, train_paths, paths, hashes)
+        if 'id' in checks:
+            ids = _ids(infos, id_keys, default_domain)
+            for key in sorted(set(ids) & set(train_ids)):
+                kind, domain, value = key
+                leaks.append(
+                    Leak(kind, split, f'{domain}/{value}', train_ids[key],
+                         ids[key]))
+    return leaks
+
+
+def _paths(infos: Sequence[dict]) -> Dict[str, str]:
+    """Normalised path -> path as listed."""
+    return {
+        _norm(info['img_path']): info['img_path']
+        for info in infos if info.get('img_path')
+    }
+
+
+def _ids(infos: Sequence[dict], id_keys: Tuple[str, ...],
+         default_domain: Optional[str]) -> Dict[tuple, str]:
+    """``(id key, domain, id)`` -> a path carrying it."""
+    ids: Dict[tuple, str] = {}
+    for info in infos:
+        domain = info.get('domain', default_domain)
+        for key in id_keys:
+            value = info.get(key)
+            if value is not None and value != '':
+                ids.setdefault((key, domain, str(value)),
+                               info.get('img_path', '?'))
+    return ids
+
+
+def _hash_leaks(split: str, train_paths: Dict[str, str],
+                paths: Dict[str, str], cache: Dict[str, str]) -> List[Leak]:
+    """Identical contents under different paths; only files whose size
+    occurs on both sides are hashed."""
+    train_sizes = {p: _size(train_paths[p]) for p in train_paths}
+    sizes = {p: _size(paths[p]) for p in paths}
+    common = (set(train_sizes.values()) & set(sizes.values())) - {None}
+    digests: Dict[str, str] = {}
+    for p in sorted(train_paths):
+        if train_sizes[p] in common:
+            if p not in cache:
+                cache[p] = file_sha256(train_paths[p])
+            digests.setdefault(cache[p], p)
+    leaks, seen = [], set()
+    for p in sorted(paths):
+        if sizes[p] not in common:
+            continue
+        if p not in cache:
+            cache[p] = file_sha256(paths[p])
+        q = digests.get(cache[p])
+        if q is not None and q != p and cache[p] not in seen:
+            seen.add(cache[p])
+            leaks.append(
+                Leak('hash', split, cache[p], train_paths[q], paths[p]))
+    return leaks
+
+
+def format_leaks(leaks: Sequence[Leak], max_report: int = 10) -> str:
+    """A readable summary: counts per kind and split, first offenders."""
+    groups: Dict[Tuple[str, str], List[Leak]] = defaultdict(list)
+    for leak in leaks:
+        groups[(leak.split, leak.kind)].append(leak)
+    what = dict(path='files in both', hash='identical images')
+    lines = []
+    for (split, kind), items in groups.items():
+        label = what.get(kind, f'{kind} values shared')
+        lines.append(f'train vs {split}: {len(items)} {label}; first:')
+        for leak in items[:max_report]:
+            if kind == 'path':
+                lines.append(f'  {leak.train_path}')
+            else:
+                key = leak.key[:12] if kind == 'hash' else leak.key
+                lines.append(f'  {kind} {key}: train {leak.train_path!r}'
+                             f' / {split} {leak.other_path!r}')
+    return '\n'.join(lines)

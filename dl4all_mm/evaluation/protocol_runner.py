@@ -1,0 +1,276 @@
+"""Expand a protocol file into runs, execute them resumably, aggregate.
+
+A protocol is an mmengine config file (python) with::
+
+    methods = [                       # in report order
+        dict(name='target-only', config='configs/baselines/....py'),
+        dict(name='sequential', stages=[
+            dict(config='...stage1.py'),
+            dict(config='...stage2.py', cfg_options={
+                'model.backbone.init_cfg.checkpoint': '{prev_checkpoint}'}),
+        ]),
+    ]
+    references = ['dl4all-joint']     # compared with every other method
+    seeds = [0, 1]
+    folds = [None]                    # or dict(name=..., cfg_options=...,
+                                      #         env=...) per fold
+    cfg_options = dict()              # every run's last (target) stage
+    env = dict()                      # environment of every run (configs
+                                      # read it as '{{$NAME:default}}')
+    select_metric = 'diagnostic/balanced_accuracy'   # save_best
+    positive_index = 1                # binary targets: the ALL class
+    run_timeout = None                # seconds per run
+
+Strings in ``cfg_options`` and ``env`` may use ``{seed}``, ``{fold}``,
+``{run_dir}`` and, in a stage after the first, ``{prev_checkpoint}`` (the
+previous stage's last checkpoint). Protocol- and fold-level ``cfg_options``
+apply to the last stage of a method; a stage's own to itself.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .protocol import MULTICLASS_NOTE, standard_metrics, write_results
+
+PLACEHOLDERS = ('seed', 'fold', 'run_dir', 'prev_checkpoint')
+
+
+@dataclass
+class RunSpec:
+    """One run: a method (one or more stages) on one seed and fold."""
+    method: str
+    seed: int
+    fold: object
+    stages: List[dict]
+    env: Dict[str, str] = field(default_factory=dict)
+    select_metric: Optional[str] = 'diagnostic/balanced_accuracy'
+    positive_index: object = 1
+    metric_prefix: str = 'diagnostic'
+
+    @property
+    def name(self) -> str:
+        """Relative run directory: ``method/seed{S}[-fold{F}]``."""
+        name = f'{self.method}/seed{self.seed}'
+        return name if self.fold is None else f'{name}-fold{self.fold}'
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def digest(self) -> str:
+        """Hash of everything that defines the run (for resuming)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha1(text.encode()).hexdigest()
+
+
+def fill(value, variables: dict, where: str):
+    """Format the placeholders of every string in ``value``."""
+    if isinstance(value, str):
+        try:
+            return value.format_map(variables)
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(
+                f'{where}: cannot fill {value!r} ({type(err).__name__}: '
+                f'{err}); placeholders: {sorted(variables)}') from err
+    if isinstance(value, dict):
+        return {
+            k: fill(v, variables, f'{where}.{k}')
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return type(value)(fill(v, variables, where) for v in value)
+    return value
+
+
+def _resolve_config(path: str, protocol_dir: str, where: str) -> str:
+    """Absolute config path: as given, else relative to the protocol's
+    directory or to the repository root above it."""
+    candidates = [path, osp.join(protocol_dir, path)]
+    parent = protocol_dir
+    while parent and parent != osp.dirname(parent):
+        candidates.append(osp.join(parent, path))
+        parent = osp.dirname(parent)
+    for candidate in candidates:
+        if osp.isfile(candidate):
+            return osp.abspath(candidate)
+    raise FileNotFoundError(f'{where}: config {path!r} not found (looked in '
+                            f'the working directory and above '
+                            f'{protocol_dir})')
+
+
+def _fold_parts(fold) -> tuple:
+    """``(name, cfg_options, env)`` of a fold entry."""
+    if isinstance(fold, dict):
+        if 'name' not in fold:
+            raise KeyError(f'fold {fold!r} needs a `name`')
+        return fold['name'], dict(fold.get('cfg_options',
+                                           {})), dict(fold.get('env', {}))
+    return fold, {}, {}
+
+
+def expand_protocol(protocol,
+                    protocol_path: str = '.',
+                    methods: Optional[Sequence[str]] = None,
+                    seeds: Optional[Sequence[int]] = None) -> List[RunSpec]:
+    """Runs of a protocol (a dict or mmengine ``Config``), in method, seed,
+    fold order; ``methods``/``seeds`` select a subset."""
+    where = protocol_path
+    if not protocol.get('methods'):
+        raise ValueError(f'{where}: `methods` must list at least one method')
+    names = [m.get('name') for m in protocol['methods']]
+    if None in names or len(set(names)) != len(names):
+        raise ValueError(f'{where}: every method needs a unique `name`, got '
+                         f'{names}')
+    for name in list(methods or []) + list(protocol.get('references', [])):
+        if name not in names:
+            raise KeyError(f'{where}: unknown method {name!r}; the protocol '
+                           f'has {names}')
+    all_seeds = list(protocol.get('seeds', [0]))
+    for seed in seeds or []:
+        if seed not in all_seeds:
+            raise KeyError(f'{where}: seed {seed} is not in the protocol '
+                           f'seeds {all_seeds}')
+    base_dir = osp.dirname(osp.abspath(protocol_path))
+    runs = []
+    for method in protocol['methods']:
+        if methods and method['name'] not in methods:
+            continue
+        stages = method.get('stages') or [
+            dict(
+                config=method.get('config'),
+                cfg_options=method.get('cfg_options', {}))
+        ]
+        for seed in seeds or all_seeds:
+            for fold in protocol.get('folds', [None]):
+                fold_name, fold_opts, fold_env = _fold_parts(fold)
+                run_stages = []
+                for i, stage in enumerate(stages):
+                    if not stage.get('config'):
+                        raise KeyError(f'{where}: method {method["name"]!r} '
+                                       f'stage {i} has no `config`')
+                    opts = dict(stage.get('cfg_options', {}))
+                    if i == len(stages) - 1:
+                        opts = {
+                            **protocol.get('cfg_options', {}),
+                            **fold_opts,
+                            **opts
+                        }
+                    run_stages.append(
+                        dict(
+                            config=_resolve_config(stage['config'], base_dir,
+                                                   where),
+                            cfg_options=opts))
+                runs.append(
+                    RunSpec(
+                        method=method['name'],
+                        seed=int(seed),
+                        fold=fold_name,
+                        stages=run_stages,
+                        env={
+                            **protocol.get('env', {}),
+                            **fold_env
+                        },
+                        select_metric=protocol.get(
+                            'select_metric', 'diagnostic/balanced_accuracy'),
+                        positive_index=protocol.get('positive_index', 1)))
+    for run in runs:  # fail early on a bad placeholder
+        stage_variables(run, 'RUN_DIR', 0, 'PREV')
+    return runs
+
+
+def stage_variables(run: RunSpec, run_dir: str, index: int,
+                    prev_checkpoint: Optional[str]) -> tuple:
+    """``(cfg_options, env)`` of stage ``index`` with placeholders filled."""
+    variables = dict(seed=run.seed, fold=run.fold, run_dir=run_dir)
+    env = fill(run.env, variables, f'{run.name} env')
+    if prev_checkpoint is not None:
+        variables['prev_checkpoint'] = prev_checkpoint
+    opts = fill(run.stages[index]['cfg_options'], variables,
+                f'{run.name} stage {index} cfg_options')
+    return opts, {k: str(v) for k, v in env.items()}
+
+
+def run_protocol(
+    runs: Sequence[RunSpec],
+    work_dir: str,
+    references: Sequence[str] = (),
+    executor: Callable[[RunSpec, str], dict] = None,
+    progress: bool = True,
+    title: str = 'Protocol results',
+    notes: Sequence[str] = ()) -> tuple:
+    """Execute the unfinished runs, then write ``results.json``/``.md``.
+
+    A run is finished when ``run_dir/record.json`` holds its record and the
+    digest of the same spec; a finished run made from a different spec is
+    an error (use another work dir or delete that run's directory).
+
+    Returns:
+        tuple: ``(records, failures)``, failures as ``(run name, message)``.
+    """
+    from tqdm import tqdm
+
+    from .protocol_worker import subprocess_executor
+    executor = executor or subprocess_executor
+    os.makedirs(work_dir, exist_ok=True)
+    records, failures, multiclass = [], [], False
+    run_dirs = [osp.abspath(osp.join(work_dir, 'runs', r.name)) for r in runs]
+    finished = [_finished(r, d) for r, d in zip(runs, run_dirs)]  # fail early
+    bar = tqdm(runs, desc='protocol', unit='run', disable=not progress)
+    for run, run_dir, (record, binary) in zip(bar, run_dirs, finished):
+        bar.set_postfix_str(run.name)
+        if record is None:
+            os.makedirs(run_dir, exist_ok=True)
+            with open(osp.join(run_dir, 'spec.json'), 'w') as f:
+                json.dump(dict(run.to_dict(), run_dir=run_dir), f, indent=2)
+            start = time.time()
+            try:
+                result = executor(run, run_dir)
+                binary = f'{run.metric_prefix}/sensitivity' in result[
+                    'metrics']
+                record = dict(
+                    method=run.method,
+                    seed=run.seed,
+                    fold=run.fold,
+                    metrics=standard_metrics(result['metrics'],
+                                             run.metric_prefix),
+                    wall_s=round(result.get('wall_s',
+                                            time.time() - start), 1))
+            except Exception as err:  # keep going; reported at the end
+                failures.append((run.name, f'{type(err).__name__}: {err}'))
+                bar.write(f'FAILED {run.name}: {err}')
+                continue
+            with open(osp.join(run_dir, 'record.json'), 'w') as f:
+                json.dump(
+                    dict(digest=run.digest, record=record, binary=binary),
+                    f,
+                    indent=2)
+        records.append(record)
+        multiclass = multiclass or not binary
+        write_results(
+            records,
+            osp.join(work_dir, 'results.json'),
+            osp.join(work_dir, 'results.md'),
+            references,
+            title=title,
+            notes=list(notes) + [MULTICLASS_NOTE] * multiclass)
+    return records, failures
+
+
+def _finished(run: RunSpec, run_dir: str) -> tuple:
+    """``(record, binary)`` of a finished run, ``(None, None)`` when it
+    must run."""
+    path = osp.join(run_dir, 'record.json')
+    if not osp.exists(path):
+        return None, None
+    with open(path, encoding='utf-8') as f:
+        stored = json.load(f)
+    if stored.get('digest') != run.digest:
+        raise ValueError(f'{path} was made by a different spec of run '
+                         f'{run.name} (changed configs, options or env); '
+                         'use another --work-dir or delete '
+                         f'{run_dir} to rerun it')
+    return stored['record'], stored.get('binary', True)

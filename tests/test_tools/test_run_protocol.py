@@ -1,0 +1,114 @@
+"""tools/run_protocol.py: the shipped protocols build, and a tiny two-stage
+(sequential transfer) run trains, tests and resumes for real on the embedded
+demo data."""
+import importlib.util
+import json
+import os
+import os.path as osp
+import tempfile
+from unittest import TestCase, skipUnless
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO = osp.join(ROOT, 'data', 'demo', 'bccd_wbc', 'splits', 'train.txt')
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'run_protocol', osp.join(ROOT, 'tools', 'run_protocol.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TINY = {
+    'train_cfg.max_iters': 2,
+    'train_cfg.val_interval': 1,
+    'default_hooks.checkpoint.interval': 1,
+    'param_scheduler.0.begin': 0,
+    'train_dataloader.batch_size': 4,
+    'train_dataloader.num_workers': 0,
+    'train_dataloader.persistent_workers': False,
+    'val_dataloader.num_workers': 0,
+    'val_dataloader.persistent_workers': False,
+    'test_dataloader.num_workers': 0,
+    'test_dataloader.persistent_workers': False,
+}
+PROTOCOL = f"""
+methods = [dict(name='sequential', stages=[
+    dict(config='configs/baselines/sequential-stage1_resnet18_demo_pbc.py',
+         cfg_options={{'train_cfg.max_iters': 2, 'param_scheduler.0.begin': 0,
+                      'default_hooks.checkpoint.interval': 2,
+                      'train_dataloader.batch_size': 4,
+                      'train_dataloader.num_workers': 0,
+                      'train_dataloader.persistent_workers': False}}),
+    dict(config='configs/baselines/sequential-stage2_resnet18_demo_bccd.py',
+         cfg_options=dict({TINY!r}, **{{
+             'model.backbone.init_cfg.checkpoint': '{{prev_checkpoint}}'}})),
+])]
+seeds = [3]
+"""
+
+
+class TestRunProtocol(TestCase):
+
+    def setUp(self):
+        self.cwd = os.getcwd()
+        os.chdir(ROOT)  # configs use paths relative to the repository
+        self.tool = load_tool()
+
+    def tearDown(self):
+        os.chdir(self.cwd)
+
+    def test_shipped_protocols_build(self):
+        for name in ('demo.py', 'pbc_to_aria_lowdata.py'):
+            path = osp.join(ROOT, 'configs', 'protocols', name)
+            with tempfile.TemporaryDirectory() as tmp:
+                self.assertEqual(
+                    self.tool.main([path, '--work-dir', tmp, '--dry-run']), 0,
+                    name)
+
+    def test_bad_protocol_is_reported(self):
+        path = osp.join(ROOT, 'configs', 'protocols', 'demo.py')
+        with tempfile.TemporaryDirectory() as tmp:
+            code = self.tool.main(
+                [path, '--work-dir', tmp, '--methods', 'nope'])
+        self.assertEqual(code, 2)
+
+    @skipUnless(osp.exists(DEMO), 'embedded demo data missing')
+    def test_sequential_run_and_resume(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = osp.join(tmp, 'protocol.py')
+            with open(path, 'w') as f:
+                f.write(PROTOCOL)
+            work = osp.join(tmp, 'work')
+            args = [
+                path, '--work-dir', work, '--no-progress', '--run-timeout',
+                '400'
+            ]
+            self.assertEqual(self.tool.main(args), 0)
+            run_dir = osp.join(work, 'runs', 'sequential', 'seed3')
+            with open(osp.join(run_dir, 'result.json')) as f:
+                result = json.load(f)
+            stage0, stage1 = result['stages']
+            # stage 2 started from stage 1's last checkpoint (backbone)
+            with open(osp.join(run_dir, 'log.txt')) as f:
+                log = f.read()
+            self.assertIn(
+                f'load backbone. in model from: '
+                f'{stage0["checkpoint"]}', log)
+            self.assertTrue(stage1['tested'].startswith(
+                osp.join(run_dir, 'stage1', 'best_diagnostic_balanced')))
+            # 4 BCCD classes, every test image counted once
+            cm = result['metrics']['diagnostic/confusion_matrix']
+            self.assertEqual(sum(map(sum, cm)), 70)
+            with open(osp.join(work, 'results.json')) as f:
+                records = json.load(f)
+            self.assertEqual(len(records), 1)
+            self.assertEqual(records[0]['seed'], 3)
+            for value in records[0]['metrics'].values():
+                self.assertTrue(0.0 <= value <= 1.0)
+            # Resume: nothing runs again, results stay.
+            mtime = osp.getmtime(osp.join(run_dir, 'result.json'))
+            self.assertEqual(self.tool.main(args), 0)
+            self.assertEqual(
+                osp.getmtime(osp.join(run_dir, 'result.json')), mtime)
