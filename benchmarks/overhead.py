@@ -15,6 +15,8 @@ A-B-C then C-B-A, so that machine drift cancels):
   ``CachedImageDataset`` (every image decoded on every access);
 - ``dl4all_splitbn``: ``dl4all`` with the one-forward split-BatchNorm
   prototype of ``split_bn_prototype.py`` (same computation);
+- ``dl4all_nopersist``: ``dl4all`` with ``persistent_workers=False``
+  (dataloader workers start again every epoch);
 - ``dl4all_mixed``: ``dl4all`` with ``domain_pure_forward=False`` (one
   forward, BatchNorm statistics over both domains: not DL4ALL's method,
   shown to separate the framework's cost from the per-domain forward's).
@@ -42,9 +44,9 @@ import bench_utils as bu  # noqa: E402
 PAIRS = [('dl4all', 'stock'), ('dl4all', 'limit'), ('stock', 'limit'),
          ('dl4all', 'dl4all_nocache'), ('stock', 'stock_nocache'),
          ('dl4all_splitbn', 'stock'), ('dl4all_splitbn', 'limit'),
-         ('dl4all_mixed', 'stock')]
+         ('dl4all_mixed', 'stock'), ('dl4all', 'dl4all_nopersist')]
 MODES = ('limit', 'stock', 'dl4all', 'stock_nocache', 'dl4all_nocache',
-         'dl4all_splitbn', 'dl4all_mixed')
+         'dl4all_splitbn', 'dl4all_mixed', 'dl4all_nopersist')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -145,6 +147,8 @@ def run_runner(args, spec: dict, mode: str, sw: bu.StopWatch) -> dict:
         collate=args.collate)
     if 'mixed' in mode:
         cfg['model']['domain_pure_forward'] = False
+    if 'nopersist' in mode:
+        cfg['train_dataloader']['persistent_workers'] = False
     if 'splitbn' in mode:
         import split_bn_prototype
         split_bn_prototype.patch_classifier()

@@ -148,7 +148,12 @@ class ParallelExecutor:
         self.lock = threading.Lock()
 
     def _start(self) -> None:
-        from dl4all_mm.evaluation.protocol_runner import subprocess_executor
+        try:
+            from dl4all_mm.evaluation.protocol_worker import \
+                subprocess_executor
+        except ImportError:  # older layout
+            from dl4all_mm.evaluation.protocol_runner import \
+                subprocess_executor
         pool = ThreadPoolExecutor(self.jobs)
         for run in self.runs:
             run_dir = osp.abspath(osp.join(self.work_dir, 'runs', run.name))

@@ -7,17 +7,26 @@ custom_imports = dict(imports=['dl4all_mm'], allow_failed_imports=False)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    # Model selection on the target validation accuracy.
+    # Model selection on the target validation balanced accuracy (targets
+    # are imbalanced; val_evaluator must include DiagnosticMetric).
     checkpoint=dict(
         type='CheckpointHook',
         interval=1,
         max_keep_ckpts=2,
-        save_best='accuracy/top1',
+        save_best='diagnostic/balanced_accuracy',
         rule='greater'),
 )
 
-# Re-estimate BatchNorm statistics on target batches before each validation.
-custom_hooks = [dict(type='DomainBNRecalibHook', num_batches=100)]
+custom_hooks = [
+    # Heads vs dataset classes, domains, label ranges, files (before training).
+    dict(type='DomainConfigCheckHook'),
+    # Train vs val/test: same file, same content or same patient -> error.
+    dict(type='LeakageGuardHook'),
+    # NaN/inf loss -> stop, naming the iteration and domain.
+    dict(type='FiniteLossHook'),
+    # Re-estimate BatchNorm statistics on target batches before validation.
+    dict(type='DomainBNRecalibHook', num_batches=100),
+]
 
 # Every head takes part in every loss (DomainMultiTaskHead), so DDP needs no
 # unused-parameter search; this wrapper also runs on CPU (gloo).

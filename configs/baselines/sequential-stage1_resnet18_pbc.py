@@ -18,7 +18,7 @@ train_dataloader = dict(
         type='CustomDataset',
         data_root=f'{data_root}/pbc',
         pipeline=[
-            dict(type='LoadImageFromFile'),
+            dict(type='LoadImageFromFileRobust'),
             dict(type='Resize', scale=(96, 96)),
             dict(type='RandomFlip', prob=[0.25, 0.25],
                  direction=['horizontal', 'vertical']),

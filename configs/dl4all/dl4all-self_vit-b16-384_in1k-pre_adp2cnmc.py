@@ -38,14 +38,14 @@ model = dict(
 # 384 px inputs (the dataset config's pipelines are 224 px).
 img_size = 384
 source_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
     dict(type='PackInputs'),
 ]
 target_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
@@ -54,7 +54,7 @@ target_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='PackInputs'),
 ]

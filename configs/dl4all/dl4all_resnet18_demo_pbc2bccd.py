@@ -27,4 +27,9 @@ param_scheduler = [
          convert_to_iter_based=True)
 ]
 train_cfg = dict(max_epochs=30, warmup_epochs=1, val_interval=5)
-custom_hooks = [dict(type='DomainBNRecalibHook', num_batches=20)]
+custom_hooks = [
+    dict(type='DomainConfigCheckHook'),
+    dict(type='LeakageGuardHook'),
+    dict(type='FiniteLossHook'),
+    dict(type='DomainBNRecalibHook', num_batches=20),
+]

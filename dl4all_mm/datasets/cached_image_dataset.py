@@ -104,7 +104,8 @@ class CachedImageDataset:
         start = time.perf_counter()
         images, self._meta = self._decode_within_budget()
         sizes = np.array([img.nbytes for img in images], dtype=np.int64)
-        self._offsets = np.concatenate([[0], np.cumsum(sizes)])
+        self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(
+            np.int64)
         self._shapes = [img.shape for img in images]
         self._dtypes = [img.dtype.str for img in images]
         # A torch tensor, so that torch's multiprocessing pickler sends a

@@ -11,6 +11,7 @@ import json
 import os
 import os.path as osp
 import signal
+import uuid
 from typing import Dict, List, Optional, Sequence, Union
 
 import cv2
@@ -25,12 +26,11 @@ DOMAINS = {'source': (12, 3), 'target': (10, 2)}  # images, classes
 def write_images(root: str,
                  domains: Dict[str, Sequence[int]] = DOMAINS,
                  seed: int = 0,
-                 split: str = 'train') -> Dict[str, str]:
+                 split: str = 'train') -> None:
     """Write ``root/<domain>/<split>_<i>.png`` and an annotation file
-    ``root/<domain>_<split>.txt`` (``path label``) per domain; return the
-    annotation files. Class ``k`` images are tinted by ``k``."""
+    ``root/<domain>_<split>.txt`` (``path label``) per domain. Class ``k``
+    images are tinted by ``k``."""
     rng = np.random.default_rng(seed)
-    anns = {}
     for domain, (num, num_classes) in domains.items():
         os.makedirs(osp.join(root, domain), exist_ok=True)
         lines = []
@@ -41,16 +41,13 @@ def write_images(root: str,
             name = f'{domain}/{split}_{i}.png'
             cv2.imwrite(osp.join(root, name), img.astype(np.uint8))
             lines.append(f'{name} {label}')
-        anns[domain] = osp.join(root, f'{domain}_{split}.txt')
-        with open(anns[domain], 'w') as f:
+        with open(osp.join(root, f'{domain}_{split}.txt'), 'w') as f:
             f.write('\n'.join(lines) + '\n')
-    return anns
 
 
-def dataset_cfg(root: str, domain: str, split: str = 'train',
-                num_classes: Optional[int] = None, **kwargs) -> dict:
+def dataset_cfg(root: str, domain: str, split: str = 'train') -> dict:
     """A ``CustomDataset`` of one generated domain."""
-    num_classes = num_classes or DOMAINS[domain][1]
+    num_classes = DOMAINS[domain][1]
     return dict(
         type='CustomDataset',
         data_root=root,
@@ -59,8 +56,7 @@ def dataset_cfg(root: str, domain: str, split: str = 'train',
         pipeline=[
             dict(type='LoadImageFromFileRobust'),
             dict(type='PackInputs')
-        ],
-        **kwargs)
+        ])
 
 
 def model_cfg(num_classes: Optional[Dict[str, int]] = None) -> dict:
@@ -128,6 +124,9 @@ def runner_cfg(work_dir: str,
                 max_keep_ckpts=max_keep_ckpts)),
         custom_hooks=list(custom_hooks),
         default_scope='mmpretrain',
+        # A unique name: mmengine keeps one visualizer per experiment name,
+        # and two runners built in the same second would share one.
+        experiment_name=f'tiny_{uuid.uuid4().hex[:12]}',
         randomness=dict(seed=0),
         log_level='WARNING')
     if val == 'domains':
@@ -218,12 +217,6 @@ def read_records(path: str) -> List[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def state_dict_of(runner) -> Dict[str, torch.Tensor]:
-    """The model's weights, without a DDP wrapper."""
-    model = getattr(runner.model, 'module', runner.model)
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
 class _KillingFile(io.FileIO):
     """A file that SIGKILLs its process once ``limit`` bytes are written."""
     limit = 4096
@@ -275,7 +268,8 @@ def run_job(job: dict) -> None:
         **cfg))
     runner.train()
     if job.get('save_final') and runner.rank == 0:
-        torch.save(state_dict_of(runner), job['save_final'])
+        model = getattr(runner.model, 'module', runner.model)
+        torch.save(model.state_dict(), job['save_final'])
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

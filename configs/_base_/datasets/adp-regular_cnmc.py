@@ -28,7 +28,7 @@ adp_classes = [
 ]
 
 source_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
@@ -37,7 +37,7 @@ source_pipeline = [
 # C-NMC cells are segmented on black: flips and a uniform rotation in
 # [-90, 90] degrees padded with black (the reference code's augmentation).
 target_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
@@ -46,7 +46,7 @@ target_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='PackInputs'),
 ]

@@ -25,7 +25,7 @@ split_dir = f'splits/fold_{fold}'
 img_size = 224
 
 source_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
@@ -34,7 +34,7 @@ source_pipeline = [
 # ALL-IDB2 crops show the smear around the cell: flips and right-angle
 # rotations only (nothing to pad).
 target_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
@@ -42,7 +42,7 @@ target_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='PackInputs'),
 ]

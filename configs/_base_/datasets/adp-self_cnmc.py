@@ -20,7 +20,7 @@ split_dir = f'splits/fold_{fold}'
 img_size = 224
 
 source_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
@@ -29,7 +29,7 @@ source_pipeline = [
 # C-NMC cells are segmented on black: flips and a uniform rotation in
 # [-90, 90] degrees padded with black (the reference code's augmentation).
 target_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
@@ -38,7 +38,7 @@ target_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='PackInputs'),
 ]

@@ -7,14 +7,14 @@ img_size = 64
 target_classes = ['Eosinophil', 'Lymphocyte', 'Monocyte', 'Neutrophil']
 
 source_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
     dict(type='PackInputs'),
 ]
 target_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
@@ -22,7 +22,7 @@ target_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='PackInputs'),
 ]
@@ -61,8 +61,7 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 val_evaluator = [
     dict(type='Accuracy', topk=(1, )),
-    dict(type='SingleLabelMetric', items=['precision', 'recall', 'f1-score'],
-         average='macro'),
+    dict(type='DiagnosticMetric'),
 ]
 
 test_dataloader = dict(

@@ -22,14 +22,14 @@ img_size = 96
 target_classes = ['normal', 'ALL']
 
 source_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
     dict(type='PackInputs'),
 ]
 target_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='RandomFlip', prob=[0.25, 0.25],
          direction=['horizontal', 'vertical']),
@@ -37,7 +37,7 @@ target_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileRobust'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='PackInputs'),
 ]

@@ -8,13 +8,10 @@ model = dict(
     data_preprocessor=dict(
         type='DomainDataPreprocessor',
         to_rgb=True,
-        # Replace with each dataset's own statistics
-        # (tools/analysis_tools/compute_mean_std.py).
+        # mmpretrain's ImageNet ViT-B/16 weights expect mean = std = 127.5.
         domain_norm=dict(
-            source=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]),
-            target=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]))),
+            source=dict(mean=[127.5] * 3, std=[127.5] * 3),
+            target=dict(mean=[127.5] * 3, std=[127.5] * 3))),
     head=dict(
         _delete_=True,
         type='DomainMultiTaskHead',

@@ -69,10 +69,18 @@ class DomainBNRecalibHook(Hook):
                  start).tolist()
         batch_size = self.batch_size or _domain_batch_size(
             train_loader, domain)
-        shard = order[rank::world_size][:batch_size * self.num_batches]
+        # Every rank draws the same number of full batches (cycling through
+        # the domain if it is small), so the ranks' statistics are averaged
+        # with equal weights and no rank sees a batch of one.
+        needed = batch_size * self.num_batches
+        shard = [
+            order[(rank + k * world_size) % len(order)]
+            for k in range(needed)
+        ]
         return DataLoader(
             Subset(dataset, shard),
             batch_size=batch_size,
+            drop_last=True,
             num_workers=train_loader.num_workers,
             collate_fn=train_loader.collate_fn)
 

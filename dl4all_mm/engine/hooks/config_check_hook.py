@@ -170,8 +170,9 @@ def _bad_labels(infos: List[dict], num_classes: int) -> List[Tuple[str, Any]]:
             continue
         label = info['gt_label']
         values = np.asarray(label).reshape(-1)
-        ok = values.dtype.kind in 'iu' and bool(
-            ((values >= 0) & (values < num_classes)).all())
+        # An empty multi-label list (no positive class) is valid.
+        ok = values.size == 0 or (values.dtype.kind in 'iu' and bool(
+            ((values >= 0) & (values < num_classes)).all()))
         if not ok:
             bad.append((info.get('img_path', '?'), _plain(label)))
     return bad
