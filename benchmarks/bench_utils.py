@@ -163,13 +163,20 @@ def shutdown_workers(loader) -> None:
 
 
 class StopWatch:
-    """Marks (wall, tree CPU) after each iteration; a segment's throughput
-    is computed between the end of warm-up and the last iteration."""
+    """Marks wall time, CPU time of this process and CPU time of its tree
+    (dataloader workers included) at the end of warm-up and of the segment.
+
+    ``main_cpu_images_per_s`` (images per CPU-second of the training
+    process) is what the wall-clock rate approaches on an idle machine when
+    the training process runs on one core and the workers keep up on the
+    others; unlike wall time it hardly moves when other jobs share the
+    cores.
+    """
 
     def __init__(self, warmup: int, iters: int, cuda: bool = False) -> None:
         self.warmup, self.iters, self.cuda = warmup, iters, cuda
         self.count = 0
-        self.marks: List[Tuple[float, float]] = []
+        self.marks: List[Tuple[float, float, float]] = []
         self.times: List[float] = []
 
     def tick(self) -> bool:
@@ -179,16 +186,18 @@ class StopWatch:
             if self.cuda:
                 import torch
                 torch.cuda.synchronize()
-            self.marks.append((time.perf_counter(), tree_cpu_seconds()))
+            self.marks.append(
+                (time.perf_counter(), time.process_time(), tree_cpu_seconds()))
         self.times.append(time.perf_counter())
         return self.count >= self.warmup + self.iters
 
     def result(self, images_per_iter: int) -> dict:
-        (w0, c0), (w1, c1) = self.marks
+        (w0, m0, c0), (w1, m1, c1) = self.marks
         steps = np.diff(self.times[self.warmup - 1:])
         images = images_per_iter * self.iters
         return dict(
             images_per_s=images / (w1 - w0),
+            main_cpu_images_per_s=images / (m1 - m0),
             cpu_ms_per_image=1e3 * (c1 - c0) / images,
             median_step_s=float(np.median(steps)),
             max_step_s=float(steps.max()),
@@ -199,8 +208,9 @@ class StopWatch:
 # -- reporting --------------------------------------------------------------
 def summarize(segments: List[dict], modes: List[str], images_per_step: int,
               pairs: List[Tuple[str, str]]) -> dict:
-    """Median/min/max/pooled images/s per mode; ratios of mode pairs, per
-    round (segments of one round ran back to back) and pooled."""
+    """Per mode: median/min/max/pooled images/s (wall clock) and median
+    images per CPU-second of the training process; ratios of mode pairs
+    (median over rounds: the segments of a round ran back to back)."""
     out: dict = dict(modes={}, ratios={})
     for mode in modes:
         segs = [s for s in segments if s['mode'] == mode]
@@ -211,33 +221,47 @@ def summarize(segments: List[dict], modes: List[str], images_per_step: int,
             min=min(ips),
             max=max(ips),
             pooled=images / sum(s['wall_s'] for s in segs),
+            main_cpu_images_per_s=float(
+                np.median([s['main_cpu_images_per_s'] for s in segs])),
             cpu_ms_per_image=float(
                 np.median([s['cpu_ms_per_image'] for s in segs])),
             segments=ips)
     for a, b in pairs:
-        per_round = [
-            x['images_per_s'] / y['images_per_s'] for x in segments
-            for y in segments
+        rounds = [
+            (x, y) for x in segments for y in segments
             if x['mode'] == a and y['mode'] == b and x['round'] == y['round']
         ]
+        wall = [x['images_per_s'] / y['images_per_s'] for x, y in rounds]
+        cpu = [
+            x['main_cpu_images_per_s'] / y['main_cpu_images_per_s']
+            for x, y in rounds
+        ]
         out['ratios'][f'{a}/{b}'] = dict(
-            median=float(np.median(per_round)),
-            min=min(per_round),
-            max=max(per_round),
-            pooled=out['modes'][a]['pooled'] / out['modes'][b]['pooled'])
+            median=float(np.median(wall)),
+            min=min(wall),
+            max=max(wall),
+            pooled=out['modes'][a]['pooled'] / out['modes'][b]['pooled'],
+            main_cpu_median=float(np.median(cpu)),
+            main_cpu_min=min(cpu),
+            main_cpu_max=max(cpu))
     return out
 
 
 def print_summary(summary: dict, targets: Dict[str, float]) -> None:
-    print(f'\n{"mode":15s} {"img/s (median)":>15s} {"min":>8s} {"max":>8s} '
-          f'{"pooled":>8s} {"cpu ms/img":>11s}')
+    """Table of modes and ratios (wall clock; images per main-process
+    CPU-second in the last columns)."""
+    print(f'\n{"mode":15s} {"img/s median":>12s} {"min":>7s} {"max":>7s} '
+          f'{"pooled":>7s} {"img/cpu-s":>9s} {"tree cpu ms/img":>15s}')
     for mode, s in summary['modes'].items():
-        print(f'{mode:15s} {s["images_per_s"]:15.2f} {s["min"]:8.2f} '
-              f'{s["max"]:8.2f} {s["pooled"]:8.2f} '
-              f'{s["cpu_ms_per_image"]:11.1f}')
+        print(f'{mode:15s} {s["images_per_s"]:12.2f} {s["min"]:7.2f} '
+              f'{s["max"]:7.2f} {s["pooled"]:7.2f} '
+              f'{s["main_cpu_images_per_s"]:9.2f} '
+              f'{s["cpu_ms_per_image"]:15.1f}')
     for name, r in summary['ratios'].items():
         goal = targets.get(name)
         verdict = '' if goal is None else f'  target >= {goal}: ' + (
             'MET' if r['median'] >= goal else 'NOT MET')
-        print(f'{name:22s} median {r["median"]:.3f} (rounds {r["min"]:.3f}'
-              f'..{r["max"]:.3f}, pooled {r["pooled"]:.3f}){verdict}')
+        print(f'{name:22s} wall median {r["median"]:.3f} (rounds '
+              f'{r["min"]:.3f}..{r["max"]:.3f}, pooled {r["pooled"]:.3f}); '
+              f'cpu {r["main_cpu_median"]:.3f} ({r["main_cpu_min"]:.3f}..'
+              f'{r["main_cpu_max"]:.3f}){verdict}')

@@ -262,9 +262,9 @@ def main() -> None:
             seg['load'] = os.getloadavg()[0]
             segments.append(seg)
             print(
-                f'round {r} {mode:15s} {seg["images_per_s"]:8.2f} img/s  '
-                f'cpu {seg["cpu_ms_per_image"]:6.1f} ms/img  data_wait '
-                f'{seg.get("data_time_s", 0) * 1e3:6.1f} ms/it  load '
+                f'round {r} {mode:15s} {seg["images_per_s"]:7.2f} img/s '
+                f'{seg["main_cpu_images_per_s"]:7.2f} img/cpu-s  data wait '
+                f'{seg.get("data_time_s", 0) * 1e3:5.1f} ms/it  load '
                 f'{seg["load"]:.2f}',
                 flush=True)
     pairs = [(a, b) for a, b in PAIRS if a in modes and b in modes]

@@ -123,9 +123,12 @@ def make_protocol(args, splits: dict, split_dir: str, recipes: dict) -> dict:
         env['CUDA_VISIBLE_DEVICES'] = ''
     methods = []
     for name in args.methods.split(','):
-        methods.append(dict(name=name, stages=tm.stages(
-            name, args.iters, args.backbone, recipes[name], weights,
-            len(splits['train']))))
+        stages = tm.stages(name, args.iters, args.backbone, recipes[name],
+                           weights, len(splits['train']))
+        if args.device == 'cuda':  # fixed 96 px inputs
+            for stage in stages:
+                stage['cfg_options']['env_cfg.cudnn_benchmark'] = True
+        methods.append(dict(name=name, stages=stages))
     return dict(methods=methods, seeds=[int(s) for s in
                                         args.seeds.split(',')],
                 folds=[None], env=env,
