@@ -191,15 +191,20 @@ def limit_loop(spec: dict,
                batch: int,
                device: str = 'cpu',
                amp: bool = False,
-               channels_last: bool = False) -> None:
+               channels_last: bool = False,
+               split_bn: bool = True) -> None:
     """Plain PyTorch training on pre-decoded in-memory tensors (the
-    hardware limit): per step, one forward + backward per domain batch of
-    ``batch`` images, one SGD step, as ``runner_cfg(kind='dl4all')``
-    trains; runs until ``tick()`` returns True."""
+    hardware limit), per step as ``runner_cfg(kind='dl4all')`` trains:
+    ``batch`` images of each domain, one SGD step; with ``split_bn`` one
+    forward of both domains' images under ``domain_split_batchnorm`` (as
+    ``DomainImageClassifier`` does by default) and one backward, otherwise
+    one forward + backward per domain. Runs until ``tick()`` is True."""
     import mmcv
     import torch
     from mmengine.logging import MMLogger
     from mmpretrain.registry import MODELS
+
+    from dl4all_mm.models.utils import domain_split_batchnorm
     MMLogger.get_instance('limit', log_level='WARNING')  # quiet init logs
     torch.backends.cudnn.benchmark = device == 'cuda'
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -229,18 +234,33 @@ def limit_loop(spec: dict,
     opt = torch.optim.SGD(
         model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     scaler = torch.amp.GradScaler(device, enabled=amp)
-    gen = torch.Generator().manual_seed(0)
+    # Indices drawn on the device: no host-device copy, no sync per step.
+    gen = torch.Generator(device=device).manual_seed(0)
     loss_fn = torch.nn.CrossEntropyLoss()
     while True:
-        for d, (x_all, y_all) in data.items():
-            idx = torch.randint(len(x_all), (batch, ), generator=gen)
-            idx = idx.to(device)
-            x = ((x_all[idx].float() - mean) /
+        xs, ys = [], []
+        for x_all, y_all in data.values():
+            idx = torch.randint(
+                len(x_all), (batch, ), generator=gen, device=device)
+            xs.append(x_all[idx])
+            ys.append(y_all[idx])
+        if split_bn:
+            x = ((torch.cat(xs).float() - mean) /
                  std).contiguous(memory_format=fmt)
-            with torch.autocast(device, enabled=amp):
-                feat = backbone(x)[-1].mean((2, 3))
-                loss = loss_fn(heads[d](feat), y_all[idx]) * 0.5
+            with torch.autocast(device, enabled=amp), \
+                    domain_split_batchnorm([backbone], [batch] * len(xs)):
+                feats = backbone(x)[-1].mean((2, 3)).split(batch)
+                loss = sum(
+                    loss_fn(head(f), y) * 0.5
+                    for head, f, y in zip(heads.values(), feats, ys))
             scaler.scale(loss).backward()
+        else:
+            for head, x, y in zip(heads.values(), xs, ys):
+                x = ((x.float() - mean) / std).contiguous(memory_format=fmt)
+                with torch.autocast(device, enabled=amp):
+                    feat = backbone(x)[-1].mean((2, 3))
+                    loss = loss_fn(head(feat), y) * 0.5
+                scaler.scale(loss).backward()
         scaler.step(opt)
         scaler.update()
         opt.zero_grad(set_to_none=True)

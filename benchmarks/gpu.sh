@@ -8,7 +8,7 @@
 # Results: printed, and written to $OUT/gpu.json (+ $OUT/gpu.log) when OUT
 # is set. Knobs (environment): GPU_BATCH (per domain, default 64),
 # GPU_ITERS (timed per mode, default 60), GPU_MODES (default
-# limit,dl4all,dl4all_splitbn), GPU_TESTS=0 to skip the tests.
+# limit,dl4all,dl4all_perdomain), GPU_TESTS=0 to skip the tests.
 #
 # Prepare the wheels on a machine with internet (once):
 #     bash benchmarks/gpu.sh --fetch-wheels
@@ -28,8 +28,9 @@ if [ "${1:-}" = "--fetch-wheels" ]; then
     PY=${PYTHON:-.venv/bin/python}
     mkdir -p .whl
     # shellcheck disable=SC2086
-    $PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
-        --implementation cp --platform manylinux_2_28_x86_64 -d .whl $WHEELS
+    $PY -m pip download -q --no-deps --only-binary=:all: \
+        --python-version 3.12 --implementation cp \
+        --platform manylinux_2_28_x86_64 -d .whl $WHEELS
     # mmcv-lite is published as an sdist only: build its pure-Python wheel.
     tmp=$(mktemp -d)
     $PY -m pip download -q --no-deps --no-binary=:all: --no-build-isolation \
@@ -52,14 +53,35 @@ say "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 nproc; python3 -V
 
-say "install wheels into a venv over the system packages"
-ls .whl/*.whl >/dev/null 2>&1 || { echo "no wheels in .whl/: carry .whl"; exit 2; }
+say "install wheels into a venv layered over python3's packages"
+if ! ls .whl/*.whl >/dev/null 2>&1; then
+    echo "no wheels in .whl/: run --fetch-wheels here, carry .whl"; exit 2
+fi
+BASE=${PYTHON:-python3}
 VENV=/tmp/dl4all_venv
-python3 -m venv --system-site-packages --without-pip "$VENV" || exit 2
-"$VENV"/bin/python -m pip install -q --no-index --no-deps --no-compile \
-    .whl/*.whl || exit 2
-PY="$VENV/bin/python"
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
+rm -rf "$VENV"
+if "$BASE" -m venv --without-pip "$VENV"; then
+    # python3 may itself be a venv, whose packages --system-site-packages
+    # would not add: add its site dirs (.pth files included) after the new
+    # venv's own, so that the carried wheels (setuptools<81, ...) win.
+    SITE=$("$VENV"/bin/python -c \
+        'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    "$BASE" -c 'import site; print("\n".join(site.getsitepackages()))' |
+        while read -r dir; do
+            echo "import site; site.addsitedir('$dir')" >>"$SITE/zz_base.pth"
+        done
+    PY="$VENV/bin/python"
+    $PY -m pip install -q --no-index --no-deps --no-compile \
+        --ignore-installed .whl/*.whl || exit 2
+    export PYTHONPATH=$PWD
+else  # no venv module: a --target folder on PYTHONPATH
+    echo "venv failed; installing into /tmp/dl4all_site instead"
+    PY="$BASE"
+    $PY -m pip install -q --no-index --no-deps --no-compile \
+        --target /tmp/dl4all_site .whl/*.whl || exit 2
+    export PYTHONPATH=/tmp/dl4all_site:$PWD
+fi
+export PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
 
 say "preflight"
 $PY - <<'EOF' || exit 2
@@ -76,7 +98,7 @@ say "benchmark: ResNet-50, 224 px, AMP + channels_last"
 JSON=${OUT_DIR:-/tmp}/gpu.json
 timeout 270 $PY benchmarks/overhead.py --device cuda --arch resnet50 \
     --img-size 224 --batch "${GPU_BATCH:-64}" --amp --channels-last \
-    --modes "${GPU_MODES:-limit,dl4all,dl4all_splitbn}" \
+    --modes "${GPU_MODES:-limit,dl4all,dl4all_perdomain}" \
     --iters "${GPU_ITERS:-60}" --rounds 2 --warmup 15 --workers 8 \
     --images-per-domain 1024 --src-size 256 --segment-timeout 120 \
     --work-dir /tmp/dl4all_gpu_bench --json "$JSON"
@@ -85,8 +107,8 @@ say "benchmark exit $status; results in $JSON"
 
 if [ "${GPU_TESTS:-1}" != 0 ]; then
     say "speed-option tests on the GPU (real fp16 AMP, SyncBN with NCCL)"
-    timeout 100 $PY -m pytest -q -p no:cacheprovider tests/test_speed_options.py \
-        2>&1 | tail -5
+    timeout 100 $PY -m pytest -q -p no:cacheprovider \
+        tests/test_speed_options.py 2>&1 | tail -5
 fi
 say "done"
 exit $status

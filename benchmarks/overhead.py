@@ -4,17 +4,18 @@ Modes (each segment runs in a fresh child process; segments alternate,
 A-B-C then C-B-A, so that machine drift cancels):
 
 - ``limit``: plain PyTorch, same backbone, heads, optimizer and per-step work
-  as ``dl4all`` (one forward + backward per domain batch, one step) on
-  pre-decoded in-memory tensors;
+  as ``dl4all`` (one forward of both domain batches with per-domain
+  BatchNorm statistics, one backward, one step) on pre-decoded in-memory
+  tensors; ``limit_perdomain``: one forward + backward per domain batch;
 - ``stock``: mmpretrain's ``Runner`` training ``ImageClassifier`` on one
   dataset (both domains' images, one head), ``2 * batch`` images per step;
 - ``dl4all``: ``InterleavedDatasetWrapper`` + ``DomainBatchSampler`` (paired)
-  + ``DomainTrainLoop`` (joint) + ``DomainImageClassifier``, ``batch``
-  source + ``batch`` target images per step;
+  + ``DomainTrainLoop`` (joint) + ``DomainImageClassifier`` (default: one
+  forward, ``domain_split_batchnorm``), ``batch`` source + ``batch`` target
+  images per step; ``dl4all_perdomain``: ``split_batchnorm=False`` (one
+  backbone forward per domain);
 - ``stock_nocache``/``dl4all_nocache``: the same without
   ``CachedImageDataset`` (every image decoded on every access);
-- ``dl4all_splitbn``: ``dl4all`` with the one-forward split-BatchNorm
-  prototype of ``split_bn_prototype.py`` (same computation);
 - ``dl4all_nopersist``: ``dl4all`` with ``persistent_workers=False``
   (dataloader workers start again every epoch);
 - ``dl4all_mixed``: ``dl4all`` with ``domain_pure_forward=False`` (one
@@ -43,62 +44,38 @@ import bench_utils as bu  # noqa: E402
 
 PAIRS = [('dl4all', 'stock'), ('dl4all', 'limit'), ('stock', 'limit'),
          ('dl4all', 'dl4all_nocache'), ('stock', 'stock_nocache'),
-         ('dl4all_splitbn', 'stock'), ('dl4all_splitbn', 'limit'),
-         ('dl4all_mixed', 'stock'), ('dl4all', 'dl4all_nopersist')]
+         ('dl4all_perdomain', 'limit_perdomain'),
+         ('dl4all', 'dl4all_perdomain'), ('dl4all_mixed', 'stock'),
+         ('dl4all', 'dl4all_nopersist')]
 MODES = ('limit', 'stock', 'dl4all', 'stock_nocache', 'dl4all_nocache',
-         'dl4all_splitbn', 'dl4all_mixed', 'dl4all_nopersist')
+         'dl4all_perdomain', 'limit_perdomain', 'dl4all_mixed',
+         'dl4all_nopersist')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--arch', default='resnet18', help='resnet18/34/50/101')
-    p.add_argument('--img-size', type=int, default=96)
-    p.add_argument(
-        '--batch',
-        type=int,
-        default=16,
-        help='images per domain per step (2x per step in all)')
-    p.add_argument(
-        '--iters',
-        type=int,
-        default=60,
-        help='timed iterations per mode, over all rounds')
-    p.add_argument(
-        '--warmup',
-        type=int,
-        default=3,
-        help='untimed iterations at the start of each segment')
-    p.add_argument('--rounds', type=int, default=3)
-    p.add_argument('--modes', default='limit,stock,dl4all')
-    p.add_argument('--workers', type=int, default=2)
-    p.add_argument('--images-per-domain', type=int, default=256)
-    p.add_argument(
-        '--src-size',
-        type=int,
-        default=128,
-        help='size of the synthetic JPEGs')
-    p.add_argument(
-        '--data-root',
-        help='folder with pbc/ and bccd_wbc/ '
-        '(e.g. ../shared/data); synthetic images without it')
-    p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
-    p.add_argument(
-        '--amp',
-        action='store_true',
-        help='fp16 autocast (AmpOptimWrapper / GradScaler)')
-    p.add_argument('--channels-last', action='store_true')
-    p.add_argument('--threads', type=int, help='torch threads per process')
-    p.add_argument(
-        '--collate',
+    add = p.add_argument
+    add('--arch', default='resnet18', help='resnet18/34/50/101')
+    add('--img-size', type=int, default=96)
+    add('--batch', type=int, default=16, help='images per domain per step')
+    add('--iters', type=int, default=60, help='timed iters per mode, total')
+    add('--warmup', type=int, default=3, help='untimed iters per segment')
+    add('--rounds', type=int, default=3)
+    add('--modes', default='limit,stock,dl4all', help=f'of {MODES}')
+    add('--workers', type=int, default=2)
+    add('--images-per-domain', type=int, default=256)
+    add('--src-size', type=int, default=128, help='synthetic JPEG size')
+    add('--data-root', help='folder with pbc/ and bccd_wbc/ (else synthetic)')
+    add('--device', default='cpu', choices=['cpu', 'cuda'])
+    add('--amp', action='store_true', help='fp16 autocast + GradScaler')
+    add('--channels-last', action='store_true')
+    add('--threads', type=int, help='torch threads per process')
+    add('--collate',
         default='default_collate',
         choices=['default_collate', 'pseudo_collate'])
-    p.add_argument('--json', help='write the results here')
-    p.add_argument(
-        '--segment-timeout',
-        type=float,
-        default=1800,
-        help='seconds before a segment is killed')
-    p.add_argument('--work-dir', help='data and logs (default: a temp dir)')
+    add('--json', help='write the results here')
+    add('--segment-timeout', type=float, default=1800, help='seconds')
+    add('--work-dir', help='data and logs (default: a temp dir)')
     p.add_argument('--child', choices=MODES, help=argparse.SUPPRESS)
     p.add_argument('--spec', help=argparse.SUPPRESS)
     p.add_argument('--segment-iters', type=int, help=argparse.SUPPRESS)
@@ -149,9 +126,8 @@ def run_runner(args, spec: dict, mode: str, sw: bu.StopWatch) -> dict:
         cfg['model']['domain_pure_forward'] = False
     if 'nopersist' in mode:
         cfg['train_dataloader']['persistent_workers'] = False
-    if 'splitbn' in mode:
-        import split_bn_prototype
-        split_bn_prototype.patch_classifier()
+    if 'perdomain' in mode:
+        cfg['model']['split_batchnorm'] = False
     runner = Runner.from_cfg(Config(cfg))
     runner.register_hook(StopWatchHook(), priority='LOWEST')
     try:
@@ -182,9 +158,17 @@ def child_main(args) -> None:
     start = time.perf_counter()
     sw = bu.StopWatch(
         args.warmup, args.segment_iters, cuda=args.device == 'cuda')
-    if args.child == 'limit':
-        bt.limit_loop(spec, sw.tick, args.arch, args.img_size, args.batch,
-                      args.device, args.amp, args.channels_last)
+    if args.child.startswith('limit'):
+        bt.limit_loop(
+            spec,
+            sw.tick,
+            args.arch,
+            args.img_size,
+            args.batch,
+            args.device,
+            args.amp,
+            args.channels_last,
+            split_bn=args.child == 'limit')
         extra = {}
     else:
         extra = run_runner(args, spec, args.child, sw)
@@ -254,45 +238,56 @@ def main() -> None:
         f'warm-up) per mode; {2 * args.batch} images/step; load '
         f'{os.getloadavg()[0]:.2f}',
         flush=True)
-    segments = []
-    for r in range(args.rounds):
-        for mode in (modes if r % 2 == 0 else modes[::-1]):
-            seg = run_segment(args, mode, spec_path, per_segment)
-            seg['round'] = r
-            seg['load'] = os.getloadavg()[0]
-            segments.append(seg)
-            print(
-                f'round {r} {mode:15s} {seg["images_per_s"]:7.2f} img/s '
-                f'{seg["main_cpu_images_per_s"]:7.2f} img/cpu-s  data wait '
-                f'{seg.get("data_time_s", 0) * 1e3:5.1f} ms/it  load '
-                f'{seg["load"]:.2f}',
-                flush=True)
-    pairs = [(a, b) for a, b in PAIRS if a in modes and b in modes]
-    summary = bu.summarize(segments, modes, 2 * args.batch, pairs)
     targets = {
         'dl4all/limit': 0.9
     } if args.device == 'cuda' else {
         'dl4all/stock': 0.97,
         'dl4all/limit': 0.85
     }
-    bu.print_summary(summary, targets)
-    if args.json:
-        cfg = {
-            k: v
-            for k, v in vars(args).items()
-            if k not in ('child', 'spec', 'segment_iters')
-        }
-        with open(args.json, 'w') as f:
-            json.dump(
-                dict(
-                    config=cfg,
-                    data=spec['kind'],
-                    targets=targets,
-                    segments=segments,
-                    **summary),
-                f,
-                indent=1)
+    cfg = {
+        k: v
+        for k, v in vars(args).items()
+        if k not in ('child', 'spec', 'segment_iters')
+    }
+    out = dict(
+        config=cfg,
+        data=spec['kind'],
+        targets=targets,
+        segments=[],
+        failures=[])
+    for r in range(args.rounds):
+        for mode in (modes if r % 2 == 0 else modes[::-1]):
+            try:
+                seg = run_segment(args, mode, spec_path, per_segment)
+            except RuntimeError as err:  # keep the other modes' results
+                print(err, flush=True)
+                out['failures'].append(
+                    dict(mode=mode, round=r, error=str(err)[-2000:]))
+                continue
+            seg.update(round=r, load=os.getloadavg()[0])
+            out['segments'].append(seg)
+            print(
+                f'round {r} {mode:15s} {seg["images_per_s"]:7.2f} img/s '
+                f'{seg["main_cpu_images_per_s"]:7.2f} img/cpu-s  data wait '
+                f'{seg.get("data_time_s", 0) * 1e3:5.1f} ms/it  load '
+                f'{seg["load"]:.2f}',
+                flush=True)
+            _write(args.json, out)  # partial results survive a time-out
+    done = [m for m in modes if any(s['mode'] == m for s in out['segments'])]
+    pairs = [(a, b) for a, b in PAIRS if a in done and b in done]
+    out.update(bu.summarize(out['segments'], done, 2 * args.batch, pairs))
+    bu.print_summary(out, targets)
+    if _write(args.json, out):
         print(f'wrote {args.json}')
+    if out['failures']:
+        sys.exit(f'{len(out["failures"])} segment(s) failed')
+
+
+def _write(path, out: dict) -> bool:
+    if path:
+        with open(path, 'w') as f:
+            json.dump(out, f, indent=1)
+    return bool(path)
 
 
 if __name__ == '__main__':

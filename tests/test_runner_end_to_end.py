@@ -64,6 +64,8 @@ class TestRunnerEndToEnd(TestCase):
         self.assertEqual(resumed.iter, 15)  # 5 paired iterations an epoch
 
         # tools/test.py path: a fresh runner loads the best checkpoint.
+        best = [f for f in os.listdir(work) if f.startswith('best_')]
+        self.assertEqual(len(best), 1)
         cfg = cfg_for(self.tmp.name, work, 3, load_from=osp.join(
             work, best[0]))
         cfg.update(

@@ -1,8 +1,10 @@
 """Each speed option is a config switch that builds and trains a DL4ALL
 model for one iteration (on CPU where the option allows it)."""
+import importlib.util
 import os
 import os.path as osp
 import socket
+import sys
 import tempfile
 import unittest
 from unittest import mock
@@ -21,6 +23,7 @@ from mmpretrain.registry import MODELS
 import dl4all_mm  # noqa: F401
 
 CUDA = torch.cuda.is_available()
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DOMAINS = dict(source=2, target=3)  # classes; 4 images each
 
 
@@ -167,29 +170,35 @@ class TestSpeedOptions(unittest.TestCase):
             lambda m, args: seen.append(args[0].is_contiguous(
                 memory_format=torch.channels_last)))
         runner.train()
-        self.assertEqual(seen, [True, True])  # one forward per domain
+        # One backbone forward (split BatchNorm) or one per domain.
+        self.assertIn(len(seen), (1, 2))
+        self.assertTrue(all(seen), seen)
         weight = runner.model.backbone.conv1.weight
         self.assertTrue(
             weight.is_contiguous(memory_format=torch.channels_last))
 
     def test_amp(self):
+        # `tools/train.py --amp` switches the config to AmpOptimWrapper.
+        spec = importlib.util.spec_from_file_location(
+            'train_tool', osp.join(ROOT, 'tools', 'train.py'))
+        tool = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(tool)
+        with mock.patch.object(sys, 'argv', ['train.py', 'x.py', '--amp']), \
+                mock.patch.dict(os.environ):
+            cfg = tool.merge_args(tiny_cfg(self.tmp.name), tool.parse_args())
+        self.assertEqual(cfg.optim_wrapper.type, 'AmpOptimWrapper')
         dtypes = []
-        cfg = tiny_cfg(
-            self.tmp.name,
-            optim_wrapper=dict(
-                type='AmpOptimWrapper', optimizer=dict(type='SGD', lr=0.1)))
         # AmpOptimWrapper asserts a GPU; on CPU it autocasts to bfloat16.
-        with mock.patch(
-                'mmengine.optim.optimizer.amp_optimizer_wrapper.'
-                'is_cuda_available',
-                return_value=True):
+        with mock.patch('mmengine.optim.optimizer.amp_optimizer_wrapper.'
+                        'is_cuda_available', return_value=True):
             runner = Runner.from_cfg(cfg)
             runner.model.backbone.conv1.register_forward_hook(
                 lambda m, args, out: dtypes.append(out.dtype))
             runner.train()
         self.assertIsInstance(runner.optim_wrapper, AmpOptimWrapper)
         expected = torch.float16 if CUDA else torch.bfloat16
-        self.assertEqual(dtypes, [expected, expected])
+        self.assertIn(len(dtypes), (1, 2))
+        self.assertEqual(set(dtypes), {expected})
 
     def test_compile(self):
         # The eager backend keeps the test fast; it runs TorchDynamo over

@@ -41,7 +41,7 @@ class TestDomainImageClassifier(TestCase):
                         tagged('target', 1), tagged('target', 0)]
 
     def test_backbone_sees_one_domain_at_a_time(self):
-        model = build()
+        model = build(split_batchnorm=False)
         seen = []
         with patch.object(model, 'extract_feat',
                           side_effect=lambda x: (seen.append(x.shape[0]) or
@@ -52,16 +52,49 @@ class TestDomainImageClassifier(TestCase):
         self.assertIn('source_loss', losses)
         self.assertIn('target_loss', losses)
 
-    def test_domain_pure_loss_equals_separate_forwards(self):
-        model = build()
-        model.train()
-        losses = model.loss(self.inputs, self.samples)
-        # Same as forwarding each domain on its own through the head.
-        src = model.head.loss(model.extract_feat(self.inputs[:2]),
-                              self.samples[:2],
-                              domain_batch_sizes=dict(source=2, target=2))
-        self.assertAlmostEqual(losses['source_loss'].item(),
-                               src['source_loss'].item(), places=5)
+    def test_split_batchnorm_equals_separate_forwards(self):
+        results = []
+        for split in (True, False):
+            torch.manual_seed(0)
+            model = build(split_batchnorm=split, head=dict(
+                type='DomainMultiTaskHead',
+                grad_rescale=True,
+                task_heads=dict(
+                    source=dict(type='LinearClsHead', num_classes=3,
+                                in_channels=64),
+                    target=dict(type='LinearClsHead', num_classes=2,
+                                in_channels=64))))
+            model.train()
+            losses = model.loss(self.inputs, self.samples)
+            sum(v for k, v in losses.items() if 'loss' in k).backward()
+            results.append((
+                {k: v.detach() for k, v in losses.items()},
+                {n: p.grad.clone() for n, p in model.named_parameters()},
+                {n: b.clone() for n, b in model.named_buffers()}))
+        (l1, g1, b1), (l2, g2, b2) = results
+        for key in l1:
+            torch.testing.assert_close(l1[key], l2[key])
+        for name in g1:
+            torch.testing.assert_close(g1[name], g2[name], rtol=1e-4,
+                                       atol=1e-6, msg=name)
+        for name in b1:
+            torch.testing.assert_close(b1[name], b2[name], msg=name)
+        # The split forward leaves no patched BatchNorm behind.
+        bn = build().backbone.bn1
+        self.assertNotIn('forward', vars(bn))
+
+    def test_split_batchnorm_normalises_each_block(self):
+        from dl4all_mm.models.utils import domain_split_batchnorm
+        bn = torch.nn.BatchNorm2d(1).train()
+        x = torch.cat([torch.zeros(2, 1, 1, 1), torch.ones(2, 1, 1, 1) * 5])
+        x[1] += 2
+        x[3] += 2
+        with domain_split_batchnorm([bn], [2, 2]):
+            out = bn(x)
+        # Each block is normalised with its own mean: +-1 in both blocks.
+        torch.testing.assert_close(out.flatten().abs(),
+                                   torch.ones(4), rtol=1e-3, atol=1e-3)
+        self.assertEqual(int(bn.num_batches_tracked), 2)
 
     def test_interleaved_order_is_grouped(self):
         model = build()
