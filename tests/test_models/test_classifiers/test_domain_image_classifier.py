@@ -79,9 +79,15 @@ class TestDomainImageClassifier(TestCase):
                                        atol=1e-6, msg=name)
         for name in b1:
             torch.testing.assert_close(b1[name], b2[name], msg=name)
-        # The split forward leaves no patched BatchNorm behind.
-        bn = build().backbone.bn1
-        self.assertNotIn('forward', vars(bn))
+        # Outside a split forward the layers behave as plain BatchNorm, and
+        # a model with split layers still deep-copies.
+        model = build()
+        model.loss(self.inputs, self.samples)
+        bn = model.backbone.bn1
+        self.assertIsNone(bn.domain_sizes)
+        self.assertIsInstance(bn, torch.nn.BatchNorm2d)
+        import copy
+        self.assertIsNone(copy.deepcopy(model).backbone.bn1.domain_sizes)
 
     def test_split_batchnorm_normalises_each_block(self):
         from dl4all_mm.models.utils import domain_split_batchnorm
