@@ -19,7 +19,7 @@ class DomainImageClassifier(ImageClassifier):
     when the domains come in consecutive blocks (the paired schedule), one
     forward runs with every BatchNorm layer normalising each block on its
     own (:func:`domain_split_batchnorm`, the same computation as separate
-    forwards, 8 % faster at 96 px); otherwise, or with
+    forwards, about 10 % faster at 96 px); otherwise, or with
     ``split_batchnorm=False``, the backbone runs once per domain. The head
     (a :class:`DomainMultiTaskHead`) adds the weighted per-domain losses.
     With ``domain_pure_forward=False`` the batch goes through in one piece,
