@@ -24,9 +24,9 @@ METHODS = {
                    'fine-tune on all_aria for iters/2 steps (new head)'),
     'mixed': ('mixed', "stock mmpretrain ImageClassifier + MultiTaskHead on "
               'mixed batches (about 16 + 16 images, one BatchNorm batch)'),
-    'dl4all-joint': ('dl4all', 'DL4ALL paired schedule, joint strategy: 16 '
-                     'source + 16 target images per step, per-domain '
-                     'BatchNorm batches'),
+    'dl4all-joint': ('dl4all', 'DL4ALL paired schedule, joint strategy: 32 '
+                     'images per step split by the recipe (tuned: 8 source '
+                     '+ 24 target), per-domain BatchNorm batches'),
     'dl4all-greedy': ('dl4all', 'DL4ALL greedy: keep the source step only '
                       'if the target loss drops, else a target step'),
 }
@@ -201,8 +201,9 @@ def budget_note(iters: int, n_train: int, recipes: Dict[str, dict]) -> str:
         f'Budget: {iters} optimizer steps (iterations) of 32 images for '
         f'every method. Target images seen: target-only {32 * iters}; '
         f'sequential {32 * (iters - iters // 2)} (after '
-        f'{32 * (iters // 2)} PBC images); mixed and DL4ALL about '
-        f'{tgt * iters} (+ {src * iters} PBC images). DL4ALL counts epochs '
+        f'{32 * (iters // 2)} PBC images); mixed about {16 * iters} (+ '
+        f'{16 * iters} PBC images); DL4ALL about {tgt * iters} (+ '
+        f'{src * iters} PBC images). DL4ALL counts epochs '
         f'of ceil({n_train}/{tgt}) steps, rounded to whole epochs; its '
         'first epoch trains the heads only; greedy computes up to two '
         'updates per step and keeps one. Model selection: best of 8 '
