@@ -1,4 +1,6 @@
-# ConvNeXt-T backbone with one linear head per domain (DL4ALL).
+# ConvNeXt-T backbone with one linear head per domain (DL4ALL). ConvNeXt
+# pools in its backbone (mmpretrain's base has no neck), so this base does
+# not start from dl4all_resnet18.py and restates its heads.
 _base_ = 'mmpretrain::_base_/models/convnext/convnext-tiny.py'
 
 model = dict(

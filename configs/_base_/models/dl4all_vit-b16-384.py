@@ -1,4 +1,6 @@
 # ViT-B/16 at 384 px backbone with one linear head per domain (DL4ALL).
+# mmpretrain's ViT base (its backbone settings, no neck) stays the base, so
+# the heads are restated from dl4all_resnet18.py.
 _base_ = 'mmpretrain::_base_/models/vit-base-p16.py'
 
 model = dict(
