@@ -88,6 +88,12 @@ def _backbone(name: str, head_keys: List[str], norm_keys: List[str],
     return opts
 
 
+#: The data and loss checks of ``configs/_base_/default_runtime.py``, kept
+#: when a recipe replaces the DL4ALL configs' ``custom_hooks`` list.
+_CHECK_HOOKS = [dict(type='DomainConfigCheckHook'),
+                dict(type='LeakageGuardHook'), dict(type='FiniteLossHook')]
+
+
 def _iter_budget(iters: int, validations: int = 8) -> dict:
     interval = max(1, iters // validations)
     return {
@@ -178,7 +184,7 @@ def _dl4all_opts(iters: int, backbone: str, recipe: dict,
         'model.head.loss_weights': dict(
             source=float(recipe['loss_weights'][0]),
             target=float(recipe['loss_weights'][1])),
-        'custom_hooks': ([
+        'custom_hooks': _CHECK_HOOKS + ([
             dict(type='DomainBNRecalibHook',
                  num_batches=int(recipe['bn_recalib']))
         ] if int(recipe['bn_recalib']) > 0 else []),

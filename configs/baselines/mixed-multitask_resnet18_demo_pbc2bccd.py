@@ -85,7 +85,9 @@ default_hooks = dict(
         by_epoch=False, interval=val_interval,
         save_best='diagnostic/accuracy'))
 log_processor = dict(by_epoch=False)
-custom_hooks = []
+# The training-data checks of default_runtime.py that apply to a plain
+# (single-domain) dataset: train vs val/test leakage, NaN/inf loss stop.
+custom_hooks = [dict(type='LeakageGuardHook'), dict(type='FiniteLossHook')]
 # A batch without a target sample leaves the target head unused (stock
 # MultiTaskHead), which DDP must be told about.
 model_wrapper_cfg = dict(find_unused_parameters=True)

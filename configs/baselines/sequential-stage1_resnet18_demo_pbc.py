@@ -48,4 +48,6 @@ default_hooks = dict(
         by_epoch=False, interval=max_iters, max_keep_ckpts=1,
         save_best=None))
 log_processor = dict(by_epoch=False)
-custom_hooks = []
+# The training-data checks of default_runtime.py that apply to a plain
+# (single-domain) dataset: train vs val/test leakage, NaN/inf loss stop.
+custom_hooks = [dict(type='LeakageGuardHook'), dict(type='FiniteLossHook')]

@@ -49,4 +49,6 @@ default_hooks = dict(
     checkpoint=dict(by_epoch=False, interval=val_interval))
 log_processor = dict(by_epoch=False)
 # No domains, so no per-domain BatchNorm re-estimation.
-custom_hooks = []
+# The training-data checks of default_runtime.py that apply to a plain
+# (single-domain) dataset: train vs val/test leakage, NaN/inf loss stop.
+custom_hooks = [dict(type='LeakageGuardHook'), dict(type='FiniteLossHook')]

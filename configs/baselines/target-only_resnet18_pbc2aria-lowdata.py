@@ -47,4 +47,6 @@ default_hooks = dict(
         by_epoch=False, interval=val_interval,
         save_best='diagnostic/balanced_accuracy'))
 log_processor = dict(by_epoch=False)
-custom_hooks = []
+# The training-data checks of default_runtime.py that apply to a plain
+# (single-domain) dataset: train vs val/test leakage, NaN/inf loss stop.
+custom_hooks = [dict(type='LeakageGuardHook'), dict(type='FiniteLossHook')]

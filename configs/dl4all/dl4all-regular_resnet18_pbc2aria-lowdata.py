@@ -34,4 +34,9 @@ param_scheduler = [
 train_cfg = dict(max_epochs=80, warmup_epochs=1, val_interval=10)
 default_hooks = dict(
     checkpoint=dict(save_best='diagnostic/balanced_accuracy'))
-custom_hooks = [dict(type='DomainBNRecalibHook', num_batches=20)]
+custom_hooks = [
+    dict(type='DomainConfigCheckHook'),
+    dict(type='LeakageGuardHook'),
+    dict(type='FiniteLossHook'),
+    dict(type='DomainBNRecalibHook', num_batches=20),
+]

@@ -100,6 +100,20 @@ class TestTransferData(unittest.TestCase):
         self.assertEqual(backbone['init_cfg']['checkpoint'],
                          '{prev_checkpoint}')
 
+    def test_dl4all_keeps_the_runtime_checks(self):
+        for bn_recalib in (20, 0):
+            recipe = tm.recipe_of('dl4all-joint',
+                                  dict(bn_recalib=bn_recalib))
+            opts = tm.stages('dl4all-greedy', 1200, 'resnet18', recipe,
+                             [3.0, 0.6], 240)[0]['cfg_options']
+            types = [h['type'] for h in opts['custom_hooks']]
+            self.assertEqual(
+                types[:3],
+                ['DomainConfigCheckHook', 'LeakageGuardHook',
+                 'FiniteLossHook'])
+            self.assertEqual('DomainBNRecalibHook' in types,
+                             bn_recalib > 0)
+
 
 class TestTransferSmoke(unittest.TestCase):
 
