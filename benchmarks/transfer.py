@@ -91,17 +91,22 @@ def write_splits(args, split_dir: str) -> Dict[str, list]:
     """Write train/val/test annotation files; return the rows."""
     n_train, n_val = (int(n) for n in args.split_sizes.split(','))
     aria = osp.join(args.data_root, td.TARGET)
-    splits = td.make_splits(td.aria_rows(aria), n_train, n_val)
+    rows = td.aria_rows(aria)
+    args.duplicate_groups = td.duplicate_groups(rows)
+    splits = td.make_splits(rows, n_train, n_val)
     if args.test_ann:
         if not args.test_root:
             raise ValueError('--test-ann needs --test-root')
         splits['test'] = td.read_test_ann(args.test_ann, args.test_root)
         if osp.realpath(args.test_root) == osp.realpath(aria):
-            seen = {p for p, _ in splits['train'] + splits['val']}
-            leak = sorted(seen & {p for p, _ in splits['test']})
+            content = {row[0]: row[2] for row in rows}
+            seen = {content[p] for p, _ in splits['train'] + splits['val']}
+            leak = sorted(p for p, _ in splits['test']
+                          if content.get(p, p) in seen)
             if leak:
                 raise ValueError(f'--test-ann lists {len(leak)} training or '
-                                 f'validation images, e.g. {leak[:3]}')
+                                 'validation images (or identical copies), '
+                                 f'e.g. {leak[:3]}')
     for name, rows in splits.items():
         td.write_ann(osp.join(split_dir, f'{name}.txt'), rows)
     return splits
@@ -240,7 +245,9 @@ def _notes(args, splits: dict, recipes: dict, weights: list) -> List[str]:
     sizes = ', '.join(f'{k} {len(v)} ({len(v) - count[k]} normal / '
                       f'{count[k]} ALL)' for k, v in splits.items())
     lines = [
-        f'Splits (seed {td.SPLIT_SEED}, stratified): {sizes}.',
+        f'Splits (seed {td.SPLIT_SEED}, stratified): {sizes}; '
+        f'{args.duplicate_groups} groups of byte-identical all_aria '
+        'images, each kept within one split.',
         tm.budget_note(args.iters, len(splits['train']), recipes),
         f'Backbone {args.backbone}; device {args.device}; '
         f'{args.jobs} run(s) at a time (wall_s grows with --jobs).',

@@ -35,15 +35,18 @@ def read_manifest(folder: str) -> List[dict]:
     return rows
 
 
-def aria_rows(aria_root: str) -> List[Tuple[str, str]]:
-    """``(relative path, folder class)`` of every all_aria image."""
+def aria_rows(aria_root: str) -> List[Tuple[str, str, str]]:
+    """``(relative path, folder class, content id)`` of every all_aria
+    image; the content id is the manifest's ``sha256_of_source_file`` (the
+    set holds byte-identical copies under other names), else the path."""
     rows = []
     for i, row in enumerate(read_manifest(aria_root), start=2):
         if row['label'] not in ARIA_LABELS:
             raise ValueError(
                 f'{osp.join(aria_root, "manifest.csv")} line {i}: label '
                 f'{row["label"]!r} is not one of {sorted(ARIA_LABELS)}')
-        rows.append((row['path'], row['label']))
+        content = (row.get('sha256_of_source_file') or '').strip()
+        rows.append((row['path'], row['label'], content or row['path']))
     return rows
 
 
@@ -58,30 +61,65 @@ def _allocate(counts: Dict[str, int], n: int) -> Dict[str, int]:
     return out
 
 
-def make_splits(rows: Sequence[Tuple[str, str]],
+Group = List[Tuple[str, str]]
+
+
+def _take(groups: List[Group], n: int, what: str) -> Tuple[list, list]:
+    """The first groups, in order, that fill exactly ``n`` images (a group
+    that does not fit waits for the next split); the rest."""
+    taken: List[Group] = []
+    rest: List[Group] = []
+    size = 0
+    for group in groups:
+        if size + len(group) <= n:
+            taken.append(group)
+            size += len(group)
+        else:
+            rest.append(group)
+    if size != n:
+        raise ValueError(f'cannot fill {n} {what} images with whole groups '
+                         f'of identical images ({size} fit)')
+    return taken, rest
+
+
+def make_splits(rows: Sequence[tuple],
                 n_train: int = N_TRAIN,
                 n_val: int = N_VAL,
                 seed: int = SPLIT_SEED) -> Dict[str, List[Row]]:
     """Seeded train/val/test split, stratified by all_aria's four folders
-    (hence by the binary label); labels returned as 0 = normal, 1 = ALL."""
+    (hence by the binary label); labels returned as 0 = normal, 1 = ALL.
+
+    Rows are ``(path, folder class)`` or ``(path, folder class, content
+    id)``: images with the same content id (byte-identical copies) always
+    land in the same split, stratified under the class of the first one.
+    """
     if n_train + n_val >= len(rows):
         raise ValueError(f'n_train={n_train} + n_val={n_val} leave no test '
                          f'images of {len(rows)}')
     rng = np.random.default_rng(seed)
-    by_class: Dict[str, List[str]] = {}
-    for path, cls in sorted(rows):
-        by_class.setdefault(cls, []).append(path)
-    counts = {k: len(v) for k, v in by_class.items()}
+    groups: Dict[str, Group] = {}
+    for row in sorted(rows):
+        key = row[2] if len(row) > 2 and row[2] else row[0]
+        groups.setdefault(key, []).append((row[0], row[1]))
+    by_class: Dict[str, List[Group]] = {}
+    for members in groups.values():
+        by_class.setdefault(members[0][1], []).append(members)
+    counts = {k: sum(map(len, v)) for k, v in by_class.items()}
     n_tr, n_va = _allocate(counts, n_train), _allocate(counts, n_val)
     out: Dict[str, List[Row]] = dict(train=[], val=[], test=[])
-    for cls, paths in sorted(by_class.items()):
-        perm = [paths[i] for i in rng.permutation(len(paths))]
-        label = ARIA_LABELS[cls]
-        cut = (n_tr[cls], n_tr[cls] + n_va[cls])
-        out['train'] += [(p, label) for p in perm[:cut[0]]]
-        out['val'] += [(p, label) for p in perm[cut[0]:cut[1]]]
-        out['test'] += [(p, label) for p in perm[cut[1]:]]
+    for cls, class_groups in sorted(by_class.items()):
+        order = [class_groups[i] for i in rng.permutation(len(class_groups))]
+        train, rest = _take(order, n_tr[cls], f'{cls} training')
+        val, test = _take(rest, n_va[cls], f'{cls} validation')
+        for name, part in dict(train=train, val=val, test=test).items():
+            out[name] += [(p, ARIA_LABELS[c]) for g in part for p, c in g]
     return {k: sorted(v) for k, v in out.items()}
+
+
+def duplicate_groups(rows: Sequence[tuple]) -> int:
+    """Number of content ids shared by two or more rows."""
+    counts = Counter(row[2] for row in rows if len(row) > 2 and row[2])
+    return sum(1 for n in counts.values() if n > 1)
 
 
 def write_ann(path: str, rows: Sequence[Row]) -> None:

@@ -37,7 +37,7 @@ def write_fake_root(root: str, size: int = 40) -> None:
                 rel = f'{cls}/{cls}-{i:03d}.jpg'
                 cv2.imwrite(osp.join(root, folder, rel), img)
                 rows.append(dict(path=rel, label=cls,
-                                 sha256_of_source_file='0' * 64))
+                                 sha256_of_source_file=f'{ci:032x}{i:032x}'))
         with open(osp.join(root, folder, 'manifest.csv'), 'w',
                   newline='') as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -62,6 +62,31 @@ class TestTransferData(unittest.TestCase):
         self.assertEqual(splits, td.make_splits(rows, 50, 60))
         self.assertNotEqual(splits, td.make_splits(rows, 50, 60, seed=1))
         self.assertEqual(td.class_weights(splits['train']), [2.5, 0.625])
+
+    def test_identical_images_stay_in_one_split(self):
+        def content(cls: str, i: int) -> str:
+            # Pro images 0-23 come in byte-identical pairs (as in all_aria)
+            return f'Pro{i // 2}' if cls == 'Pro' and i < 24 else f'{cls}{i}'
+
+        rows = [(f'{c}/{i}.jpg', c, content(c, i)) for c, n in
+                dict(Benign=40, Early=60, Pre=60, Pro=40).items()
+                for i in range(n)]
+        self.assertEqual(td.duplicate_groups(rows), 12)
+        for seed in range(5):
+            splits = td.make_splits(rows, 50, 60, seed=seed)
+            self.assertEqual(
+                [len(splits[k]) for k in ('train', 'val', 'test')],
+                [50, 60, 90])
+            self.assertEqual(sum(1 - lb for _, lb in splits['train']), 10)
+            ids = {p: g for p, _, g in rows}
+            where = {}
+            for name, part in splits.items():
+                for path, _ in part:
+                    self.assertEqual(where.setdefault(ids[path], name), name)
+        # whole groups that cannot fill a split exactly: a clear error
+        pairs = [(f'Pro/{i}.jpg', 'Pro', str(i // 2)) for i in range(20)]
+        with self.assertRaisesRegex(ValueError, 'whole groups'):
+            td.make_splits(pairs, 5, 6)
 
     def test_bad_inputs_raise_clear_errors(self):
         with tempfile.TemporaryDirectory() as tmp:
