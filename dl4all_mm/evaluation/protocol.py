@@ -205,10 +205,13 @@ def render_markdown(records: Sequence[dict],
     """Markdown report: mean ± std per method, then every reference method
     minus every other method per seed/fold with paired tests."""
     summary = summarize(records, metrics)
+    splits = sorted({str(r.get('eval_split', 'test')) for r in records})
+    split = ('Validation-split' if splits == ['val'] else
+             f"{'/'.join(splits).capitalize()}-split")
     lines = [f'# {title}', '']
     lines += [f'{n}' for n in notes] + ([''] if notes else [])
     lines += [
-        'Test-split metrics in %, mean ± sample std over seeds × folds '
+        f'{split} metrics in %, mean ± sample std over seeds × folds '
         '(n/a: fewer than two values).', '',
         '| method | runs | ' + ' | '.join(metrics) + ' | s/run |',
         '|---|---|' + '---|' * len(metrics) + '---|'

@@ -128,6 +128,16 @@ class TestSummaries(TestCase):
         self.assertIn('| 1 | - | +10.00 |', text)
         self.assertIn('| **mean** | | +7.50 |', text)
         self.assertIn('| Wilcoxon p | | 0.5 |', text)
+        self.assertIn('Test-split metrics in %', text)
+
+    def test_markdown_names_the_split_of_its_records(self):
+        val = [dict(r, eval_split='val') for r in self.records]
+        text = render_markdown(val, ['dl4all'])
+        self.assertIn('Validation-split metrics in %', text)
+        self.assertNotIn('Test-split', text)
+        mixed = val[:1] + self.records[1:]
+        self.assertIn('Test/val-split metrics in %',
+                      render_markdown(mixed, ['dl4all']))
 
     def test_write_results_validates(self):
         with tempfile.TemporaryDirectory() as tmp:
