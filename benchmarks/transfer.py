@@ -15,6 +15,9 @@ on the validation split (balanced accuracy) and tests it::
 Writes ``DIR/results.json`` (one record per run: method, seed, fold,
 backbone, metrics, wall_s) and ``DIR/results.md`` (mean ± std, DL4ALL minus
 each baseline with paired tests); finished runs are skipped on a rerun.
+``--baseline-records FILE`` adds the records of methods not run here (e.g.
+the committed baseline runs) to the report, so only the DL4ALL rows need to
+be re-run.
 ``--prepare-data OUT`` writes 96 px JPEG copies of pbc/ and all_aria/
 (about 39 MiB, never commit them) to use as ``--data-root``. ``--eval-split
 val`` tests on the validation split (for tuning; no test image is used).
@@ -36,7 +39,7 @@ import transfer_methods as tm  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    methods = '\n'.join(f'  {k:<14} {v[1]}' for k, v in tm.METHODS.items())
+    methods = '\n'.join(f'  {k:<24} {v[1]}' for k, v in tm.METHODS.items())
     p = argparse.ArgumentParser(
         description='PBC -> all_aria low-data transfer benchmark',
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -65,6 +68,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='per-method recipe overrides {method: {key: value}}'
                    ' (e.g. chosen on the validation split), applied '
                    'before --recipe')
+    p.add_argument('--baseline-records', nargs='+', default=[],
+                   metavar='FILE',
+                   help='results.json file(s) whose records of methods not '
+                   'in --methods join the report (same backbone and '
+                   'eval split), e.g. the committed baseline runs')
     p.add_argument('--split-sizes', default=f'{td.N_TRAIN},{td.N_VAL}',
                    help=argparse.SUPPRESS)  # small fixtures in tests
     p.add_argument('--run-timeout', type=float, help='seconds per run')
@@ -137,10 +145,42 @@ def make_protocol(args, splits: dict, split_dir: str, recipes: dict) -> dict:
     return dict(methods=methods, seeds=[int(s) for s in
                                         args.seeds.split(',')],
                 folds=[None], env=env,
-                references=[m for m in ('dl4all-joint', 'dl4all-greedy')
-                            if m in args.methods.split(',')],
+                references=dl4all_methods(args.methods.split(',')),
                 select_metric='diagnostic/balanced_accuracy',
                 positive_index=1, class_weights=weights)
+
+
+def dl4all_methods(methods: List[str]) -> List[str]:
+    """The DL4ALL methods among ``methods`` (the report's references)."""
+    return [m for m in methods if tm.METHODS[m][0] == 'dl4all']
+
+
+def reused_records(paths: List[str], methods: List[str], backbone: str,
+                   eval_split: str) -> List[dict]:
+    """Records of the methods not in ``methods`` from ``paths``
+    (``results.json`` files); a record of another backbone or evaluation
+    split is an error."""
+    out = []
+    for path in paths:
+        with open(path, encoding='utf-8') as f:
+            records = json.load(f)
+        for record in records:
+            if record['method'] in methods:
+                continue
+            got = (record.get('backbone', 'resnet18'),
+                   record.get('eval_split', 'test'))
+            if got != (backbone, eval_split):
+                raise ValueError(
+                    f'{path}: a {record["method"]} record has backbone/'
+                    f'eval split {got}, this run {(backbone, eval_split)}')
+            out.append(record)
+    return out
+
+
+def _report_order(records: List[dict]) -> List[dict]:
+    order = {m: i for i, m in enumerate(tm.METHODS)}
+    return sorted(records, key=lambda r: (order.get(r['method'], len(order)),
+                                          str(r['seed']), str(r['fold'])))
 
 
 class ParallelExecutor:
@@ -209,6 +249,8 @@ def main(argv=None) -> int:
         m: tm.recipe_of(m, dict(per_method.get(m, {}), **overrides))
         for m in args.methods.split(',')
     }
+    reused = reused_records(args.baseline_records, args.methods.split(','),
+                            args.backbone, args.eval_split)
     split_dir = osp.join(args.work_dir, 'splits')
     splits = write_splits(args, split_dir)
     protocol = make_protocol(args, splits, split_dir, recipes)
@@ -221,7 +263,7 @@ def main(argv=None) -> int:
                                 args.run_timeout)
     title = (f'PBC -> all_aria low-data ({args.backbone}, 96 px, '
              f'{args.eval_split} split)')
-    notes = _notes(args, splits, recipes, protocol['class_weights'])
+    notes = _notes(args, splits, recipes, protocol['class_weights'], reused)
     records, failures = run_protocol(
         runs, args.work_dir, references=protocol['references'],
         executor=executor, progress=not args.no_progress, title=title,
@@ -229,18 +271,21 @@ def main(argv=None) -> int:
     for record in records:
         record['backbone'] = args.backbone
         record['eval_split'] = args.eval_split
+    done = len(records)
     if records:
+        records = _report_order(reused + list(records))
         write_results(records, osp.join(args.work_dir, 'results.json'),
                       osp.join(args.work_dir, 'results.md'),
                       protocol['references'], title=title, notes=notes)
-    print(f'{len(records)} of {len(runs)} runs done; results in '
+    print(f'{done} of {len(runs)} runs done; results in '
           f'{osp.join(args.work_dir, "results.md")}')
     for name, message in failures:
         print(f'FAILED {name}: {message}', file=sys.stderr)
     return 1 if failures else 0
 
 
-def _notes(args, splits: dict, recipes: dict, weights: list) -> List[str]:
+def _notes(args, splits: dict, recipes: dict, weights: list,
+           reused: List[dict] = ()) -> List[str]:
     count = {k: sum(label for _, label in v) for k, v in splits.items()}
     sizes = ', '.join(f'{k} {len(v)} ({len(v) - count[k]} normal / '
                       f'{count[k]} ALL)' for k, v in splits.items())
@@ -251,7 +296,8 @@ def _notes(args, splits: dict, recipes: dict, weights: list) -> List[str]:
         tm.budget_note(args.iters, len(splits['train']), recipes),
         f'Backbone {args.backbone}; device {args.device}; '
         f'{args.jobs} run(s) at a time (wall_s grows with --jobs).',
-        f'Target class weights (when on): {weights}.',
+        f'Target class weights of the single-head methods (when on): '
+        f'{weights}; DL4ALL: DomainClassWeightHook (training labels).',
         'Recipes: ' + '; '.join(
             f'{m}: ' + ', '.join(f'{k}={v}' for k, v in r.items()
                                   if k in ('lr', 'class_weight') or
@@ -260,6 +306,11 @@ def _notes(args, splits: dict, recipes: dict, weights: list) -> List[str]:
         'Command: `python benchmarks/transfer.py ' + ' '.join(
             args.argv) + '`',
     ]
+    if reused:
+        names = sorted({r['method'] for r in reused})
+        lines.append(f'Not re-run: {", ".join(names)} ({len(reused)} '
+                     'records from ' + ', '.join(
+                         f'`{p}`' for p in args.baseline_records) + ').')
     if args.eval_split == 'val':
         lines.insert(0, '**Validation split (tuning): the model is '
                      'selected and scored on the same 300 images.**')

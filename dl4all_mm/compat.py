@@ -1,23 +1,31 @@
 """Workarounds for the pinned upstream stack, kept in one place.
 
-Importing :mod:`dl4all_mm` applies them once (:func:`apply_patches`):
+Importing :mod:`dl4all_mm` applies each workaround whose upstream bug is
+present in the installed mmengine/torch (detected at import, see
+:data:`PATCHES`); nothing else changes and nothing is printed. Turn any of
+them off with ``DL4ALL_DISABLE_PATCHES`` set before the import (``all``, or
+comma-separated patch names), or undo them at run time with
+:func:`remove_patches`; :func:`patch_status` says what was applied.
 
-1. **Safe checkpoint loading.** mmengine 0.10.7 calls ``torch.load`` without
-   ``weights_only``, which torch >= 2.6 refuses. Our local loader uses
-   ``weights_only=True`` with an allowlist of exactly the types mmengine
-   checkpoints hold. Full unpickling, which can run arbitrary code, is only
-   for trusted files: ``DL4ALL_TRUST_CHECKPOINTS=1``, ``--trust-checkpoint``
-   on the tools, or :func:`trust_checkpoints`.
-2. **CPU distributed launch.** mmengine's ``_init_dist_pytorch`` calls
-   ``torch.cuda.set_device`` and the Runner passes ``device_ids`` to DDP;
-   without CUDA we start a ``gloo`` group and
-   :class:`DL4ALLDistributedDataParallel` drops ``device_ids``.
-3. **Atomic checkpoints.** mmengine writes checkpoints in place and deletes
-   the oldest kept one first: a kill while saving can leave a truncated
-   latest checkpoint. Local files are now written to a temporary file,
-   synced and renamed; outdated checkpoints are removed last.
-4. **Unwritable work dir.** ``Runner`` raises :class:`WorkDirError` at once.
-5. **Empty dataset.** mmengine fails with "need at least one array to
+1. ``safe_checkpoint_loading``: mmengine 0.10.7's local loader calls
+   ``torch.load`` without ``weights_only``, which torch >= 2.6 refuses for
+   mmengine checkpoints (and which fully unpickles them, i.e. may run code,
+   under older torch). Our local loader uses ``weights_only=True`` with an
+   allowlist of exactly the types mmengine checkpoints hold. Full
+   unpickling is only for trusted files: ``DL4ALL_TRUST_CHECKPOINTS=1``,
+   ``--trust-checkpoint`` on the tools, or :func:`trust_checkpoints`.
+2. ``cpu_distributed_launch``: mmengine's ``_init_dist_pytorch`` calls
+   ``torch.cuda.set_device``; without CUDA we start a ``gloo`` group
+   instead (and :class:`DL4ALLDistributedDataParallel`, a registered model
+   wrapper, drops the ``device_ids`` DDP rejects for CPU modules).
+3. ``atomic_checkpoint_save``: mmengine writes checkpoints in place, so a
+   kill while saving leaves a truncated file; local files are now written
+   to a temporary file, synced and renamed.
+4. ``checkpoint_rotation_order``: ``CheckpointHook`` deletes the oldest
+   kept checkpoint before saving the new one; it is now removed last.
+5. ``work_dir_check``: ``Runner`` raises :class:`WorkDirError` at once for
+   an unwritable work dir (mmengine fails later, when it first writes).
+6. ``empty_dataset_error``: mmengine fails with "need at least one array to
    concatenate"; :class:`EmptyDatasetError` names the annotation file.
 """
 import functools
@@ -25,9 +33,14 @@ import inspect
 import os
 import os.path as osp
 import pickle
+import types
 import zipfile
-from typing import Any, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
+import mmengine.dist.utils as dist_utils
+import mmengine.runner as mm_runner
+import mmengine.runner.checkpoint as mm_checkpoint
+import mmengine.runner.runner as mm_runner_module
 import numpy as np
 import torch
 import torch.distributed as torch_dist
@@ -41,8 +54,17 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 
 TRUST_ENV = 'DL4ALL_TRUST_CHECKPOINTS'
-_PATCHED = False
-_ORIGINALS: dict = {}
+#: Environment variable: ``all`` or comma-separated patch names not to apply.
+DISABLE_ENV = 'DL4ALL_DISABLE_PATCHES'
+#: The mmengine originals that the patches replace (recorded at import, so
+#: wrappers can call them whether or not a patch is applied).
+_ORIGINALS: dict = dict(
+    load_from_local=CheckpointLoader._schemes.get(''),
+    save_checkpoint=mm_checkpoint.save_checkpoint,
+    hook_save=CheckpointHook._save_checkpoint_with_step,
+    runner_init=Runner.__init__,
+    serialize=BaseDataset._serialize_data,
+    init_dist=dist_utils._init_dist_pytorch)
 
 
 def trust_checkpoints(trusted: bool = True) -> None:
@@ -275,25 +297,215 @@ class DL4ALLDistributedDataParallel(MMDistributedDataParallel):
         super().__init__(module=module, **kwargs)
 
 
-def apply_patches() -> None:
-    """Apply every workaround once (idempotent)."""
-    global _PATCHED
-    if _PATCHED:
-        return
-    import mmengine.dist.utils as dist_utils
-    import mmengine.runner as mm_runner
-    import mmengine.runner.checkpoint as mm_checkpoint
-    import mmengine.runner.runner as mm_runner_module
-    CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)
-    _ORIGINALS['init_dist'] = dist_utils._init_dist_pytorch
-    dist_utils._init_dist_pytorch = _init_dist_pytorch_any_device
-    _ORIGINALS['save_checkpoint'] = mm_checkpoint.save_checkpoint
+def _source(obj: Any) -> str:
+    """Source text of ``obj`` ('' when it is not available)."""
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return ''
+
+
+def _loader_unsafe() -> bool:
+    """mmengine's local loader does not choose ``weights_only`` itself."""
+    loader = _ORIGINALS['load_from_local']
+    return loader is None or 'weights_only' not in _source(loader)
+
+
+def _dist_needs_cuda() -> bool:
+    """``_init_dist_pytorch`` calls ``torch.cuda.set_device`` unguarded."""
+    src = _source(_ORIGINALS['init_dist'])
+    return not src or ('cuda.set_device' in src
+                       and 'cuda.is_available' not in src)
+
+
+def _save_not_atomic() -> bool:
+    """``save_checkpoint`` writes the final file in place."""
+    src = _source(_ORIGINALS['save_checkpoint'])
+    return not src or not any(
+        word in src for word in ('os.replace', 'os.rename', 'atomic'))
+
+
+def _rotation_removes_first() -> bool:
+    """``CheckpointHook`` removes the oldest checkpoint before saving."""
+    src = _source(_ORIGINALS['hook_save'])
+    save, remove = src.find('runner.save_checkpoint('), src.find('.remove(')
+    return not src or (0 <= remove < save)
+
+
+def _runner_skips_write_check() -> bool:
+    """``Runner.__init__`` does not check that it can write the work dir."""
+    src = _source(_ORIGINALS['runner_init'])
+    return not src or ('os.access' not in src and 'W_OK' not in src)
+
+
+def _empty_dataset_obscure() -> bool:
+    """``BaseDataset._serialize_data`` fails on an empty dataset with
+    numpy's message instead of naming the dataset."""
+    try:
+        _ORIGINALS['serialize'](types.SimpleNamespace(data_list=[]))
+    except ValueError as err:
+        return 'at least one array' in str(err)
+    except Exception:  # noqa: BLE001 - any other failure: leave it alone
+        return False
+    return False
+
+
+def _set_save_checkpoint(func: Callable) -> None:
     for module in (mm_checkpoint, mm_runner_module, mm_runner):
-        module.save_checkpoint = save_checkpoint
-    _ORIGINALS['hook_save'] = CheckpointHook._save_checkpoint_with_step
-    CheckpointHook._save_checkpoint_with_step = _save_checkpoint_with_step
-    _ORIGINALS['runner_init'] = Runner.__init__
-    Runner.__init__ = _runner_init
-    _ORIGINALS['serialize'] = BaseDataset._serialize_data
-    BaseDataset._serialize_data = _serialize_data
-    _PATCHED = True
+        module.save_checkpoint = func
+
+
+def _set_loader(func: Optional[Callable]) -> None:
+    if func is None:
+        CheckpointLoader._schemes.pop('', None)
+    else:
+        CheckpointLoader.register_scheme(prefixes='', force=True)(func)
+
+
+def _set_init_dist(func: Callable) -> None:
+    dist_utils._init_dist_pytorch = func
+
+
+def _set_hook_save(func: Callable) -> None:
+    CheckpointHook._save_checkpoint_with_step = func
+
+
+def _set_runner_init(func: Callable) -> None:
+    Runner.__init__ = func
+
+
+def _set_serialize(func: Callable) -> None:
+    BaseDataset._serialize_data = func
+
+
+class Patch:
+    """One workaround: what it replaces, when it is needed, how to undo it.
+
+    Args:
+        name (str): Name used by ``DL4ALL_DISABLE_PATCHES``.
+        target (str): The mmengine attribute(s) it replaces.
+        bug (str): The upstream behaviour it works around.
+        needed (callable): Returns True when the installed upstream shows
+            the bug.
+        setter (callable): Installs a function in ``target``.
+        patched (callable): Our replacement.
+        original (str): Key of the original in ``_ORIGINALS``.
+    """
+
+    def __init__(self, name: str, target: str, bug: str,
+                 needed: Callable[[], bool], setter: Callable,
+                 patched: Callable, original: str) -> None:
+        self.name = name
+        self.target = target
+        self.bug = bug
+        self.needed = needed
+        self.setter = setter
+        self.patched = patched
+        self.original = original
+        self.status = 'not applied'
+
+    def apply(self) -> None:
+        """Install the replacement."""
+        self.setter(self.patched)
+        self.status = 'applied'
+
+    def remove(self) -> None:
+        """Put mmengine's original back."""
+        self.setter(_ORIGINALS[self.original])
+        self.status = 'removed'
+
+
+PATCHES: Dict[str, Patch] = {
+    p.name: p
+    for p in [
+        Patch('safe_checkpoint_loading',
+              'mmengine.runner.CheckpointLoader (local files)',
+              'torch.load without weights_only: refused by torch >= 2.6, '
+              'unsafe before', _loader_unsafe, _set_loader,
+              load_from_local, 'load_from_local'),
+        Patch('cpu_distributed_launch',
+              'mmengine.dist.utils._init_dist_pytorch',
+              'torch.cuda.set_device without CUDA (CPU torchrun fails)',
+              _dist_needs_cuda, _set_init_dist,
+              _init_dist_pytorch_any_device, 'init_dist'),
+        Patch('atomic_checkpoint_save',
+              'mmengine.runner.checkpoint.save_checkpoint',
+              'checkpoints written in place: a kill leaves a truncated file',
+              _save_not_atomic, _set_save_checkpoint, save_checkpoint,
+              'save_checkpoint'),
+        Patch('checkpoint_rotation_order',
+              'mmengine.hooks.CheckpointHook._save_checkpoint_with_step',
+              'oldest kept checkpoint deleted before the new one is saved',
+              _rotation_removes_first, _set_hook_save,
+              _save_checkpoint_with_step, 'hook_save'),
+        Patch('work_dir_check', 'mmengine.runner.Runner.__init__',
+              'an unwritable work_dir fails late, at the first write',
+              _runner_skips_write_check, _set_runner_init, _runner_init,
+              'runner_init'),
+        Patch('empty_dataset_error',
+              'mmengine.dataset.BaseDataset._serialize_data',
+              "empty dataset -> 'need at least one array to concatenate'",
+              _empty_dataset_obscure, _set_serialize, _serialize_data,
+              'serialize'),
+    ]
+}
+
+
+def disabled_patches() -> List[str]:
+    """Patch names turned off by ``DL4ALL_DISABLE_PATCHES``.
+
+    Raises:
+        ValueError: The variable names an unknown patch.
+    """
+    value = os.environ.get(DISABLE_ENV, '').strip()
+    if not value:
+        return []
+    if value.lower() in ('all', '1', 'true', 'yes'):
+        return list(PATCHES)
+    names = [n.strip() for n in value.split(',') if n.strip()]
+    unknown = [n for n in names if n not in PATCHES]
+    if unknown:
+        raise ValueError(f'{DISABLE_ENV}={value!r} names unknown patches '
+                         f'{unknown}; known: {list(PATCHES)} or "all"')
+    return names
+
+
+def apply_patches(names: Optional[Iterable[str]] = None) -> Dict[str, str]:
+    """Apply the workarounds whose upstream bug is present (idempotent).
+
+    Args:
+        names (Iterable[str], optional): Only these patches. Defaults to
+            all of :data:`PATCHES` except those in
+            ``DL4ALL_DISABLE_PATCHES``.
+
+    Returns:
+        dict: :func:`patch_status`.
+    """
+    disabled = disabled_patches()
+    selected = list(PATCHES) if names is None else list(names)
+    for name in selected:
+        patch = PATCHES[name]
+        if patch.status == 'applied':
+            continue
+        if names is None and name in disabled:
+            patch.status = f'disabled by {DISABLE_ENV}'
+        elif not patch.needed():
+            patch.status = 'not needed: the installed upstream is fixed'
+        else:
+            patch.apply()
+    return patch_status()
+
+
+def remove_patches(names: Optional[Iterable[str]] = None) -> Dict[str, str]:
+    """Restore mmengine's originals of the applied patches (all, or
+    ``names``); return :func:`patch_status`."""
+    for name in list(PATCHES) if names is None else list(names):
+        if PATCHES[name].status == 'applied':
+            PATCHES[name].remove()
+    return patch_status()
+
+
+def patch_status() -> Dict[str, str]:
+    """Patch name -> ``'applied'``, ``'not needed: ...'``,
+    ``'disabled by ...'`` or ``'removed'``."""
+    return {name: patch.status for name, patch in PATCHES.items()}

@@ -257,3 +257,99 @@ def test_read_only_work_dir():
     assert results[0] == 'writable', results
     assert 'not writable' in results[1] and read_only in results[1], results
     assert 'Permission denied' in results[1], results
+
+
+# --- which patches apply, and turning them off ---------------------------
+
+_MMENGINE_ATTRS = """
+import json, sys
+import mmengine.dist.utils as du
+import mmengine.runner.checkpoint as ck
+from mmengine.dataset import BaseDataset
+from mmengine.hooks import CheckpointHook
+from mmengine.runner import Runner
+def where(func):  # the file defining the function (wraps copies names)
+    return func.__code__.co_filename.split('site-packages/')[-1]
+def snapshot():
+    return dict(init_dist=where(du._init_dist_pytorch),
+                save=where(ck.save_checkpoint),
+                hook=where(CheckpointHook._save_checkpoint_with_step),
+                runner=where(Runner.__init__),
+                serialize=where(BaseDataset._serialize_data),
+                loader=where(ck.CheckpointLoader._schemes['']))
+before = snapshot()
+import dl4all_mm
+from dl4all_mm import compat
+after = snapshot()
+status = compat.patch_status()
+compat.remove_patches()
+print(json.dumps(dict(before=before, after=after, status=status,
+                      removed=snapshot())))
+"""
+
+
+def _import_in_subprocess(**env) -> dict:
+    import json
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, '-c', _MMENGINE_ATTRS],
+                          env=dict(os.environ, **env),
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_patches_apply_where_upstream_is_broken_and_can_be_undone():
+    out = _import_in_subprocess(DL4ALL_DISABLE_PATCHES='')
+    assert set(out['status']) == set(compat.PATCHES)
+    assert set(out['status'].values()) == {'applied'}  # pinned mmengine
+    assert all(v.startswith('mmengine') for v in out['before'].values())
+    assert all(v.endswith('dl4all_mm/compat.py')
+               for v in out['after'].values()), out['after']
+    assert out['removed'] == out['before']
+
+
+def test_patches_can_be_turned_off_by_environment():
+    out = _import_in_subprocess(DL4ALL_DISABLE_PATCHES='all')
+    assert out['after'] == out['before']
+    assert all(s.startswith('disabled') for s in out['status'].values())
+    out = _import_in_subprocess(
+        DL4ALL_DISABLE_PATCHES='work_dir_check,empty_dataset_error')
+    assert out['after']['runner'] == out['before']['runner']
+    assert out['after']['serialize'] == out['before']['serialize']
+    assert out['after']['loader'].endswith('dl4all_mm/compat.py')
+    assert out['status']['work_dir_check'].startswith('disabled')
+
+
+def test_unknown_patch_name(monkeypatch):
+    monkeypatch.setenv(compat.DISABLE_ENV, 'safe_checkpoint_loading,nope')
+    with pytest.raises(ValueError, match="DL4ALL_DISABLE_PATCHES.*'nope'"):
+        compat.disabled_patches()
+
+
+def test_each_bug_is_detected_on_the_pinned_stack():
+    for name, patch in compat.PATCHES.items():
+        assert patch.needed(), name
+
+
+def test_a_fixed_upstream_is_left_alone(monkeypatch):
+    """A patch whose upstream bug is gone is not applied."""
+
+    def fixed_serialize(self):  # what a fixed mmengine would do
+        if not self.data_list:
+            raise ValueError('dataset is empty')
+
+    def fixed_loader(filename, map_location=None):
+        return torch.load(filename, map_location, weights_only=True)
+
+    patch = compat.PATCHES['empty_dataset_error']
+    monkeypatch.setitem(compat._ORIGINALS, 'serialize', fixed_serialize)
+    monkeypatch.setitem(compat._ORIGINALS, 'load_from_local', fixed_loader)
+    assert not patch.needed()
+    assert not compat.PATCHES['safe_checkpoint_loading'].needed()
+    monkeypatch.setattr(patch, 'status', 'not applied')
+    monkeypatch.setattr(patch, 'apply', lambda: pytest.fail('applied'))
+    status = compat.apply_patches(['empty_dataset_error'])
+    assert status['empty_dataset_error'].startswith('not needed')

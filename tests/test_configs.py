@@ -1,4 +1,4 @@
-"""Every config under ``configs/dl4all`` builds and trains one iteration
+"""Every config under ``configs/dl4all`` builds and trains two iterations
 on real-layout fixtures (``tests/fixtures/field_datasets.py``, split files
 by ``make_splits.py``, found through ``DL4ALL_DATA_ROOT``) or generated
 folder datasets, at 64 px, without ImageNet checkpoints (checked apart),
@@ -24,7 +24,7 @@ from mmengine.runner import Runner
 from mmpretrain.registry import DATASETS, MODELS
 
 import dl4all_mm  # noqa: F401  (registers the components)
-from tests.fixtures.field_datasets import (ADP_CODES, make_adp_tree,
+from tests.fixtures.field_datasets import (make_adp_tree,
                                            make_allidb2_tree, make_cnmc_tree,
                                            write_image)
 
@@ -34,6 +34,7 @@ CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
 FIELD_TYPES = ('ADPDataset', 'CNMC2019Dataset', 'ALLIDB2Dataset')
 ADP_SLIDES = [f'{i:03d}' for i in range(1, 101)]  # ADP: 100 slides
 IMG = 64
+STEPS = 2  # training iterations per epoch in test_config_trains
 NO_EVAL = ('val_cfg', 'val_dataloader', 'val_evaluator', 'test_cfg',
            'test_dataloader', 'test_evaluator')
 
@@ -114,8 +115,9 @@ def load_config(name: str) -> Config:
 
 
 def tiny_config(path: str, root: str, work_dir: str) -> Config:
-    """The config on fixture data, batch 2, one step. 64 px keeps a 2x2
-    last feature map: BatchNorm trains on a domain batch of one image."""
+    """The config on fixture data, batch 2, two steps an epoch. 64 px keeps
+    a 2x2 last feature map: BatchNorm trains on a domain batch of one
+    image."""
     cfg = load_config(path)
     heads = cfg.model.head.task_heads
     domains = cfg.train_dataloader.dataset.datasets
@@ -133,8 +135,8 @@ def tiny_config(path: str, root: str, work_dir: str) -> Config:
         backbone.img_size = IMG
     loader = cfg.train_dataloader
     loader.update(batch_size=2, num_workers=0, persistent_workers=False)
-    loader.batch_sampler.update(epoch_length=1, seed=0)
-    # one step an epoch; epochs enough for epoch-based LR schedulers to
+    loader.batch_sampler.update(epoch_length=STEPS, seed=0)
+    # two steps an epoch; epochs enough for epoch-based LR schedulers to
     # start (`begin=1` is common after a warm-up epoch)
     scheds = cfg.get('param_scheduler') or []
     begin = max([0] +
@@ -167,7 +169,7 @@ class StepRecorder(Hook):
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_trains_one_iteration(path, data_root, tmp_path):
+def test_config_trains_two_iterations(path, data_root, tmp_path):
     cfg = tiny_config(path, data_root, str(tmp_path))
     init_default_scope('mmpretrain')
     # val/test datasets load and fit the eval head (train: after training)
@@ -185,7 +187,7 @@ def test_config_trains_one_iteration(path, data_root, tmp_path):
     recorder = StepRecorder()
     runner.register_hook(recorder, priority='LOWEST')
     runner.train()
-    assert runner.iter == cfg.train_cfg.max_epochs
+    assert runner.iter == STEPS * cfg.train_cfg.max_epochs
     assert recorder.domains == sorted(heads), recorder.domains
     assert math.isfinite(recorder.loss) and recorder.loss > 0
     assert recorder.moved > 0, 'the backbone did not train'
@@ -197,7 +199,8 @@ def test_config_trains_one_iteration(path, data_root, tmp_path):
 @pytest.mark.parametrize('variant', ['regular', 'self', 'greedy'])
 @pytest.mark.parametrize('backbone', ['resnet18', 'vit-b16-384'])
 def test_paper_variants(variant, backbone):
-    """The paper's six: ADP -> C-NMC, patient-wise fold 0 by default."""
+    """The paper's six: ADP -> C-NMC, patient-wise fold 0 by default, the
+    reference algorithm (issue 11)."""
     cfg = load_config(f'dl4all-{variant}_{backbone}_in1k-pre_adp2cnmc.py')
     data = cfg.train_dataloader.dataset.datasets
     heads = cfg.model.head.task_heads
@@ -208,24 +211,46 @@ def test_paper_variants(variant, backbone):
     for split, ds in zip(('train', 'val', 'test'), [data.target] + evals):
         assert ds.ann_file == f'splits/fold_0/{split}.txt', ds.ann_file
     assert sampler.schedule == 'paired' and heads.target.num_classes == 2
-    if variant == 'regular':
-        assert data.source.level == 3
-        assert list(data.source.classes) == ADP_CODES  # htt_def 'L3+'
-        assert heads.source.type == 'MultiLabelLinearClsHead'
-        assert heads.source.num_classes == len(ADP_CODES)
-        assert sampler.get('batch_sizes') is None
+    assert cfg.train_dataloader.batch_size == 8
+    # source labels, head and loss, batch sizes of the reference
+    level, num_classes, batch_sizes = {
+        'regular': (3, 38, None),  # 8 + 8 (uniformBatchSize)
+        'self': ('self', len(ADP_SLIDES), 'main_fixed'),
+        'greedy': (1, 9, 'main_fixed'),  # ADP level 1, multi-label
+    }[variant]
+    assert data.source.level == level
+    assert heads.source.num_classes == num_classes
+    assert sampler.get('batch_sizes') == batch_sizes
+    if variant == 'self':
+        assert heads.source.type == 'LinearClsHead'
     else:
-        assert data.source.level == 'self'
-        assert heads.source.num_classes == len(ADP_SLIDES)
-        assert sampler.batch_sizes == 'proportional'
-    assert cfg.train_cfg.strategy == {'greedy': 'greedy'}.get(variant, 'joint')
+        assert heads.source.type == 'MultiLabelLinearClsHead'
+        assert heads.source.loss.type == 'MultiLabelSoftMarginLoss'
+    # the reference's loop, warm-up, class weights and BatchNorm refresh
+    loop = cfg.train_cfg
+    assert (loop.strategy, loop.greedy_rule, loop.warmup_mode) == (
+        {'greedy': 'greedy'}.get(variant, 'joint'), 'reference', 'reference')
+    assert (loop.warmup_epochs, loop.max_epochs) == (1, 101)
+    hooks = {h.type: h for h in cfg.custom_hooks}
+    assert 'DomainClassWeightHook' in hooks
+    bn = hooks['DomainBNRecalibHook']
+    assert (bn.mode, bn.num_batches, bn.batch_size) == ('momentum', 101, 8)
+    # independent flips; the target's rotation in [-90, 90] degrees
+    for ds in data.values():
+        flips = [t for t in ds.pipeline if t.type == 'RandomFlip']
+        assert [(f.prob, f.direction) for f in flips] == [
+            (0.5, 'horizontal'), (0.5, 'vertical')]
+    rotate, = [t for t in data.target.pipeline if t.type == 'Rotate']
+    assert (rotate.magnitude_range, rotate.random_negative_prob,
+            rotate.prob) == ((0, 90), 0.5, 1.0)
+    size = 384 if backbone == 'vit-b16-384' else 224
     if backbone == 'vit-b16-384':
         assert cfg.model.backbone.img_size == 384
-        resizes = [
-            t for ds in list(data.values()) + evals for t in ds.pipeline
-            if t.type == 'Resize'
-        ]
-        assert {tuple(t.scale) for t in resizes} == {(384, 384)}
+    resizes = [
+        t for ds in list(data.values()) + evals for t in ds.pipeline
+        if t.type == 'Resize'
+    ]
+    assert {tuple(t.scale) for t in resizes} == {(size, size)}
 
 
 def test_vit_model_builds_at_384():

@@ -13,7 +13,15 @@ CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
 
-PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
+# Python: $PYTHON; else `python` of an activated virtualenv/conda env; else
+# the repository's .venv (made by `make install`); else `python` on PATH.
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -z "$PYTHON$VIRTUAL_ENV$CONDA_PREFIX" ] && [ -x "$ROOT/.venv/bin/python" ]; then
+    PYTHON="$ROOT/.venv/bin/python"
+fi
+PYTHON=${PYTHON:-python}
+
+PYTHONPATH="$ROOT":$PYTHONPATH \
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
     --gres=gpu:${GPUS_PER_NODE} \
@@ -22,5 +30,5 @@ srun -p ${PARTITION} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    python -u tools/test.py ${CONFIG} ${CHECKPOINT} --launcher="slurm" \
+    "$PYTHON" -u "$ROOT"/tools/test.py ${CONFIG} ${CHECKPOINT} --launcher="slurm" \
     ${PY_ARGS}

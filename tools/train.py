@@ -1,8 +1,10 @@
 """Train a dl4all_mm (or any mmpretrain) config.
 
 Same flags as mmpretrain's ``tools/train.py``, plus ``--trust-checkpoint``
-(allow full unpickling of the ``--resume``/``load_from`` file) and a check
-that the config's data exist before anything is built.
+(allow full unpickling of the ``--resume``/``load_from`` file),
+``--tensorboard`` (also log to TensorBoard, in ``WORK_DIR/<timestamp>/
+vis_data``) and a check that the config's data exist before anything is
+built.
 """
 import argparse
 import os
@@ -48,6 +50,11 @@ def parse_args() -> argparse.Namespace:
         help='allow full unpickling of the checkpoint to resume/load from '
         '(only for files you trust: unpickling can run code)')
     parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also log scalars to TensorBoard (event files under '
+        'WORK_DIR/<timestamp>/vis_data; needs `pip install tensorboard`)')
+    parser.add_argument(
         '--skip-data-check',
         action='store_true',
         help='do not check that the data paths of the config exist')
@@ -91,6 +98,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    if getattr(args, 'tensorboard', False):
+        add_tensorboard(cfg)
 
     defaults = ConfigDict(
         pin_memory=torch.cuda.is_available(),
@@ -108,6 +117,26 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg[field] = loader
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def add_tensorboard(cfg: Config) -> Config:
+    """Add mmengine's ``TensorboardVisBackend`` to ``cfg.visualizer``.
+
+    Raises:
+        SystemExit: The ``tensorboard`` package is not installed.
+    """
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        sys.exit('--tensorboard needs the tensorboard package: pip install '
+                 "tensorboard (or pip install -e '.[tensorboard]')")
+    if cfg.get('visualizer', None) is None:
+        cfg.visualizer = dict(type='UniversalVisualizer')
+    backends = list(cfg.visualizer.get('vis_backends', None) or [])
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    cfg.visualizer.vis_backends = backends
     return cfg
 
 

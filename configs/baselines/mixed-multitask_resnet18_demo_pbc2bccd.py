@@ -11,20 +11,13 @@
 # Same backbone, init, input size, augmentation, optimizer and lr curve as
 # configs/dl4all/dl4all_resnet18_demo_pbc2bccd.py; budget: 780 steps of 16
 # images, validation on the target val split every 130 steps.
-_base_ = [
-    'mmpretrain::_base_/models/resnet18.py',
-    '../_base_/datasets/demo_pbc2bccd.py',
-    '../_base_/schedules/dl4all_sgd_100e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = '../_base_/baselines/demo_pbc2bccd.py'
 
 max_iters = 780
 val_interval = 130
 
 model = dict(
     data_preprocessor=dict(
-        type='ClsDataPreprocessor',
-        to_rgb=True,
         # PBC and BCCD statistics pooled with equal weights
         mean=[200.1, 176.68, 188.96],
         std=[41.07, 44.32, 21.25]),
@@ -38,56 +31,34 @@ model = dict(
         loss=dict(type='CrossEntropyLoss')))
 
 # The interleaved wrapper only tags each sample with its domain (its task
-# field); the plain sampler below mixes the domains in every batch.
+# field); the plain sampler mixes the domains in every batch. The target
+# set repeated 4 times.
 train_dataloader = dict(
-    _delete_=True,
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type='InterleavedDatasetWrapper',
         datasets=dict(
-            source=_base_.train_dataloader.dataset.datasets.source,
             target=dict(
+                _delete_=True,
                 type='RepeatDataset',
                 times=4,
                 dataset=_base_.train_dataloader.dataset.datasets.target))))
 
 # Evaluate the target head on domain-tagged target samples.
-val_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='InterleavedDatasetWrapper',
-        datasets=dict(target=_base_.val_dataloader.dataset)))
-test_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='InterleavedDatasetWrapper',
-        datasets=dict(target=_base_.test_dataloader.dataset)))
+val_dataloader, test_dataloader = [
+    dict(
+        dataset=dict(
+            _delete_=True,
+            type='InterleavedDatasetWrapper',
+            datasets=dict(target=loader.dataset)))
+    for loader in (_base_.val_dataloader, _base_.test_dataloader)
+]
 val_evaluator = [
     dict(type='DiagnosticMetric', domain='target', prefix='diagnostic')
 ]
 test_evaluator = val_evaluator
 
-optim_wrapper = dict(optimizer=dict(lr=0.05))
-param_scheduler = [
-    # `end` defaults to train_cfg.max_iters
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=26, eta_min=1e-4)
-]
-train_cfg = dict(
-    _delete_=True,
-    type='IterBasedTrainLoop',
-    max_iters=max_iters,
-    val_interval=val_interval)
+train_cfg = dict(max_iters=max_iters, val_interval=val_interval)
 default_hooks = dict(
-    checkpoint=dict(
-        by_epoch=False, interval=val_interval,
-        save_best='diagnostic/accuracy'))
-log_processor = dict(by_epoch=False)
-# The training-data checks of default_runtime.py that apply to a plain
-# (single-domain) dataset: train vs val/test leakage, NaN/inf loss stop.
-custom_hooks = [dict(type='LeakageGuardHook'), dict(type='FiniteLossHook')]
+    checkpoint=dict(interval=val_interval, save_best='diagnostic/accuracy'))
 # A batch without a target sample leaves the target head unused (stock
 # MultiTaskHead), which DDP must be told about.
 model_wrapper_cfg = dict(find_unused_parameters=True)

@@ -1,8 +1,18 @@
-# DL4ALL Greedy, ResNet-18 from ImageNet, ADP (Self labels) -> C-NMC 2019,
-# patient-wise fold 0: each step first tries the ADP batch and keeps that
-# update only if the loss on the step's C-NMC batch went down, else steps
-# on the C-NMC batch instead. Data, proportional batches (8 ADP + 4 C-NMC)
-# and schedule as dl4all-self_resnet18_in1k-pre_adp2cnmc.py.
-_base_ = ['./dl4all-self_resnet18_in1k-pre_adp2cnmc.py']
+# DL4ALL Greedy (Genovese et al., IEEE Access 2023), ResNet-18 from
+# ImageNet: dl4all-regular_resnet18_in1k-pre_adp2cnmc.py (multi-label ADP
+# source, target, class weights, warm-up, optimizer, BatchNorm refresh,
+# deviations) with the reference's Greedy source, batches and step:
+# - source = ADP level 1 (ADPDataset(level=1): 9 tissue types),
+#   multi-label, MultiLabelSoftMarginLoss weighted by class;
+# - batches as Self: 8 C-NMC + ceil(8 * N_ADP / N_C-NMC) ADP images;
+# - each step tries the source batch and keeps that step when the target
+#   loss is the lowest of the run so far (then also steps on the target),
+#   else undoes it and steps on the target alone (greedy_rule='reference';
+#   'same_batch' is our variant, docs/method.md).
+_base_ = './dl4all-regular_resnet18_in1k-pre_adp2cnmc.py'
 
+train_dataloader = dict(
+    batch_sampler=dict(batch_sizes='main_fixed'),
+    dataset=dict(datasets=dict(source=dict(level=1))))
+model = dict(head=dict(task_heads=dict(source=dict(num_classes=9))))
 train_cfg = dict(strategy='greedy')

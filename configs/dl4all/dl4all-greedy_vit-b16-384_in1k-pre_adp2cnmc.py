@@ -1,9 +1,12 @@
-# DL4ALL Greedy, ViT-B/16 at 384 px from ImageNet, ADP (Self labels) ->
-# C-NMC 2019, patient-wise fold 0: each step first tries the ADP batch and
-# keeps that update only if the loss on the step's C-NMC batch went down,
-# else steps on the C-NMC batch instead. Data, proportional batches
-# (8 ADP + 4 C-NMC) and schedule as
-# dl4all-self_vit-b16-384_in1k-pre_adp2cnmc.py.
-_base_ = ['./dl4all-self_vit-b16-384_in1k-pre_adp2cnmc.py']
+# DL4ALL Greedy (Genovese et al., IEEE Access 2023), ViT-B/16 at 384 px
+# from ImageNet-21k -> 1k weights: dl4all-regular_vit-b16-384_in1k-pre_adp2cnmc.py
+# with the Greedy source, batches and step of
+# dl4all-greedy_resnet18_in1k-pre_adp2cnmc.py (ADP level 1, 9 classes;
+# 8 C-NMC + ceil(8 * N_ADP / N_C-NMC) ADP images; greedy_rule='reference').
+_base_ = './dl4all-regular_vit-b16-384_in1k-pre_adp2cnmc.py'
 
+train_dataloader = dict(
+    batch_sampler=dict(batch_sizes='main_fixed'),
+    dataset=dict(datasets=dict(source=dict(level=1))))
+model = dict(head=dict(task_heads=dict(source=dict(num_classes=9))))
 train_cfg = dict(strategy='greedy')

@@ -1,53 +1,21 @@
 # DL4ALL Regular (Genovese et al., IEEE Access 2023), ResNet-18 from
-# ImageNet: source ADP with its level-3 tissue-type labels (33 HTT codes,
-# multi-label, sigmoid cross-entropy), target C-NMC 2019 (hem vs all),
-# patient-wise fold 0; paired schedule (8 ADP + 8 C-NMC images per step),
-# joint strategy (0.5/0.5 loss weights), SGD lr 2e-4 (heads x5), one
-# warm-up epoch on the heads then 100 epochs, BN re-estimated on 100 target
-# batches before each validation.
-# Data: configs/_base_/datasets/adp-regular_cnmc.py, docs/datasets.md;
-# ImageNet weights: docs/pretrained.md.
-_base_ = [
-    '../_base_/models/dl4all_resnet18.py',
-    '../_base_/datasets/adp-regular_cnmc.py',
-    '../_base_/schedules/dl4all_sgd_100e.py',
-    '../_base_/default_runtime.py',
-]
+# ImageNet: dl4all-self_resnet18_in1k-pre_adp2cnmc.py (target, pipelines,
+# class weights, warm-up, optimizer, BatchNorm refresh, deviations) with the
+# reference's Regular source and batches:
+# - source = ADP with its level-3 tissue-type labels (ADPDataset(level=3):
+#   the 38 classes of the reference's classes/classesADP.py), multi-label,
+#   MultiLabelSoftMarginLoss weighted by class from the training labels;
+# - 8 ADP + 8 C-NMC images per step (the reference's uniformBatchSize);
+#   one epoch = one pass over the target.
+_base_ = './dl4all-self_resnet18_in1k-pre_adp2cnmc.py'
 
+train_dataloader = dict(
+    batch_sampler=dict(batch_sizes=None),
+    dataset=dict(datasets=dict(source=dict(level=3))))
 model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='checkpoints/resnet18_8xb32_in1k_20210831-fbbb1da6.pth',
-            prefix='backbone')),
-    data_preprocessor=dict(
-        # ImageNet statistics (those of the pretrained weights). DL4ALL
-        # normalises each dataset with its own: paste the output of
-        # tools/analysis_tools/compute_mean_std.py (run on ADP and on the
-        # fold's C-NMC train.txt) here.
-        domain_norm=dict(
-            source=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]),
-            target=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]))),
     head=dict(
         task_heads=dict(
             source=dict(
-                _delete_=True,
                 type='MultiLabelLinearClsHead',
-                num_classes=33,  # len(adp_classes) of the dataset config
-                in_channels=512,
-                # sigmoid cross-entropy averaged over the 33 classes (as
-                # the reference code's MultiLabelSoftMarginLoss, without
-                # its class weights), so the 0.5/0.5 weights balance it
-                # against the target's cross-entropy
-                loss=dict(
-                    type='CrossEntropyLoss',
-                    use_sigmoid=True,
-                    loss_weight=1 / 33)),
-            target=dict(num_classes=2))))
-
-# Model selection on the patient-wise validation split; C-NMC is
-# imbalanced (about 68% ALL), so on balanced accuracy.
-default_hooks = dict(
-    checkpoint=dict(save_best='diagnostic/balanced_accuracy'))
+                num_classes=38,
+                loss=dict(type='MultiLabelSoftMarginLoss')))))

@@ -1,7 +1,8 @@
 # DL4ALL Regular (paired schedule, joint strategy) on the PBC -> all_aria
 # low-data task of benchmarks/transfer.py: ResNet-18 from random init at
 # 96 px, source PBC (8 classes), target all_aria as normal vs ALL (240
-# training images).
+# training images); the optimizer, lr curve, warm-up and BatchNorm
+# re-estimation of the demo (dl4all_resnet18_demo_pbc2bccd.py).
 # Budget: 80 epochs x 15 steps = 1,200 steps of 16 source + 16 target images
 # (the first epoch trains the heads only); validation every 10 epochs (150
 # steps); the best validation balanced accuracy is kept.
@@ -9,8 +10,8 @@
 _base_ = [
     '../_base_/models/dl4all_resnet18.py',
     '../_base_/datasets/pbc2aria_lowdata.py',
-    '../_base_/schedules/dl4all_sgd_100e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/schedules/dl4all_sgd_cosine_scratch.py',
+    '../_base_/scratch_runtime.py',
 ]
 
 model = dict(
@@ -26,17 +27,6 @@ model = dict(
         task_heads=dict(
             source=dict(num_classes=8), target=dict(num_classes=2))))
 
-optim_wrapper = dict(optimizer=dict(lr=0.05))
-param_scheduler = [
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, eta_min=1e-4,
-         convert_to_iter_based=True)
-]
-train_cfg = dict(max_epochs=80, warmup_epochs=1, val_interval=10)
+train_cfg = dict(max_epochs=80, val_interval=10)
 default_hooks = dict(
     checkpoint=dict(save_best='diagnostic/balanced_accuracy'))
-custom_hooks = [
-    dict(type='DomainConfigCheckHook'),
-    dict(type='LeakageGuardHook'),
-    dict(type='FiniteLossHook'),
-    dict(type='DomainBNRecalibHook', num_batches=20),
-]

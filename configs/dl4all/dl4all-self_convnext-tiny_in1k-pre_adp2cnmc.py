@@ -1,14 +1,12 @@
-# DL4ALL Self with a ConvNeXt-T backbone (ImageNet-1k weights): source ADP
-# with Self labels (one class per slide), target C-NMC 2019 (hem vs all),
-# patient-wise fold 0; data, proportional batches (8 ADP + 4 C-NMC), joint
-# strategy and schedule as dl4all-self_resnet18_in1k-pre_adp2cnmc.py.
-# Data: configs/_base_/datasets/adp-self_cnmc.py, docs/datasets.md;
+# DL4ALL Self with a ConvNeXt-T backbone (ImageNet-1k weights): everything
+# else as dl4all-self_resnet18_in1k-pre_adp2cnmc.py (data, batches, class
+# weights, warm-up, optimizer, BatchNorm refresh, deviations).
 # ImageNet weights: docs/pretrained.md.
 _base_ = [
     '../_base_/models/dl4all_convnext-tiny.py',
     '../_base_/datasets/adp-self_cnmc.py',
     '../_base_/schedules/dl4all_sgd_100e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/paper_runtime.py',
 ]
 
 model = dict(
@@ -18,23 +16,5 @@ model = dict(
             checkpoint='checkpoints/convnext-tiny_32xb128_in1k_'
             '20221207-998cf3e9.pth',
             prefix='backbone')),
-    data_preprocessor=dict(
-        # ImageNet statistics (those of the pretrained weights). DL4ALL
-        # normalises each dataset with its own: paste the output of
-        # tools/analysis_tools/compute_mean_std.py (run on ADP and on the
-        # fold's C-NMC train.txt) here.
-        domain_norm=dict(
-            source=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]),
-            target=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]))),
-    head=dict(
-        task_heads=dict(
-            # ADP Release 1: patches of 100 slides (ADP website).
-            source=dict(num_classes=100),
-            target=dict(num_classes=2))))
-
-# Model selection on the patient-wise validation split; C-NMC is
-# imbalanced (about 68% ALL), so on balanced accuracy.
-default_hooks = dict(
-    checkpoint=dict(save_best='diagnostic/balanced_accuracy'))
+    # ADP Release 1: patches of 100 slides (ADP website).
+    head=dict(task_heads=dict(source=dict(num_classes=100))))

@@ -1,16 +1,28 @@
 # DL4ALL Self (Genovese et al., IEEE Access 2023), ResNet-18 from ImageNet:
 # source ADP with Self labels (one class per slide), target C-NMC 2019 (hem
-# vs all), patient-wise fold 0; paired schedule (8 ADP + 4 C-NMC images
-# per step, proportional), joint strategy (0.5/0.5 loss weights), SGD lr
-# 2e-4 (heads x5), one warm-up epoch on the heads then 100 epochs, BN
-# re-estimated on 100 target batches before each validation.
+# vs all), patient-wise fold 0. As the authors' reference code runs it:
+# - paired schedule: 8 C-NMC + ceil(8 * N_ADP / N_C-NMC) ADP images per
+#   step, so both run out together; joint strategy, loss 0.5 * L_source +
+#   0.5 * L_target, head gradients rescaled by the batch-size ratio;
+# - cross-entropy weighted by class (DomainClassWeightHook; weights from the
+#   training labels only -- the reference also counts validation labels);
+# - warm-up: one pass over ADP training the source head, one over C-NMC
+#   training the target head (lr 1e-3), then a fresh optimizer: SGD lr 2e-4
+#   (heads x5), momentum 0.9, weight decay 5e-4, 100 epochs;
+# - before each validation, BatchNorm statistics refreshed by 101 target
+#   training batches of 8 (momentum update, no reset).
+# Our refinements, off here: train_cfg.warmup_mode='frozen_backbone'
+# (a paired epoch with the backbone frozen), DomainBNRecalibHook
+# mode='cumulative'. Knowing deviations: patient-wise splits, model selection
+# on the validation balanced accuracy (the reference: accuracy), ImageNet
+# normalisation (the reference: each dataset's own grey-level mean/std).
 # Data: configs/_base_/datasets/adp-self_cnmc.py, docs/datasets.md;
-# ImageNet weights: docs/pretrained.md.
+# ImageNet weights: docs/pretrained.md; the method: docs/method.md.
 _base_ = [
     '../_base_/models/dl4all_resnet18.py',
     '../_base_/datasets/adp-self_cnmc.py',
     '../_base_/schedules/dl4all_sgd_100e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/paper_runtime.py',
 ]
 
 model = dict(
@@ -19,23 +31,5 @@ model = dict(
             type='Pretrained',
             checkpoint='checkpoints/resnet18_8xb32_in1k_20210831-fbbb1da6.pth',
             prefix='backbone')),
-    data_preprocessor=dict(
-        # ImageNet statistics (those of the pretrained weights). DL4ALL
-        # normalises each dataset with its own: paste the output of
-        # tools/analysis_tools/compute_mean_std.py (run on ADP and on the
-        # fold's C-NMC train.txt) here.
-        domain_norm=dict(
-            source=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]),
-            target=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]))),
-    head=dict(
-        task_heads=dict(
-            # ADP Release 1: patches of 100 slides (ADP website).
-            source=dict(num_classes=100),
-            target=dict(num_classes=2))))
-
-# Model selection on the patient-wise validation split; C-NMC is
-# imbalanced (about 68% ALL), so on balanced accuracy.
-default_hooks = dict(
-    checkpoint=dict(save_best='diagnostic/balanced_accuracy'))
+    # ADP Release 1: patches of 100 slides (ADP website).
+    head=dict(task_heads=dict(source=dict(num_classes=100))))

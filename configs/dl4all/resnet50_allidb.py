@@ -1,15 +1,16 @@
 # The headline DL4ALL run: ResNet-50 from ImageNet, source ADP with Self
 # labels (one class per slide: no manual source labels), target ALL-IDB2
-# (normal vs blast single-cell crops); paired schedule (8 ADP + 8 ALL-IDB2
-# images per step), joint strategy (0.5/0.5 loss weights), SGD lr 2e-4
-# (heads x5), one warm-up epoch on the heads then 100 epochs, BN
-# re-estimated on 100 target batches before each validation.
+# (normal vs blast single-cell crops); 8 ADP + 8 ALL-IDB2 images per step;
+# otherwise DL4ALL Self as dl4all-self_resnet18_in1k-pre_adp2cnmc.py runs
+# it (joint strategy, class weights, reference warm-up, SGD lr 2e-4 with
+# heads x5, 100 epochs, BatchNorm refreshed on 101 target batches of 8
+# before each validation).
 #
 #   python tools/train.py configs/dl4all/resnet50_allidb.py
 #
 # Protocol (the authors' earlier ALL-IDB work): random stratified 50/50
 # train/test splits of ALL-IDB2, repeated; 10% of each training half is
-# held out for model selection. Fold k of
+# held out for model selection (validation balanced accuracy). Fold k of
 #   python tools/dataset_converters/make_splits.py --dataset allidb2 \
 #       --data-root data/allidb2 --out-dir data/allidb2/splits \
 #       --protocol holdout --folds 10 --test-ratio 0.5 --val-ratio 0.1
@@ -27,7 +28,7 @@ _base_ = [
     '../_base_/models/dl4all_resnet50.py',
     '../_base_/datasets/adp-self_allidb2.py',
     '../_base_/schedules/dl4all_sgd_100e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/paper_runtime.py',
 ]
 
 model = dict(
@@ -36,22 +37,5 @@ model = dict(
             type='Pretrained',
             checkpoint='checkpoints/resnet50_8xb32_in1k_20210831-ea4938fc.pth',
             prefix='backbone')),
-    data_preprocessor=dict(
-        # ImageNet statistics (those of the pretrained weights). DL4ALL
-        # normalises each dataset with its own: paste the output of
-        # tools/analysis_tools/compute_mean_std.py (run on ADP and on the
-        # fold's ALL-IDB2 train.txt) here.
-        domain_norm=dict(
-            source=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]),
-            target=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]))),
-    head=dict(
-        task_heads=dict(
-            # ADP Release 1: patches of 100 slides (ADP website).
-            source=dict(num_classes=100),
-            target=dict(num_classes=2))))
-
-# Model selection on the validation crops' balanced accuracy.
-default_hooks = dict(
-    checkpoint=dict(save_best='diagnostic/balanced_accuracy'))
+    # ADP Release 1: patches of 100 slides (ADP website).
+    head=dict(task_heads=dict(source=dict(num_classes=100))))

@@ -13,6 +13,21 @@ from .splits import (ADP_PATTERN, DOCS, IMG_EXTENSIONS, adp_slide_id,
 
 _HTT_RE = re.compile(r'^[A-Z](\.[A-Z])*$')
 
+# The classes of each level as the DL4ALL reference code (and the same
+# author's HistoTNet, classes/classesADP.py) names them: the CSV's codes
+# with at most ``level`` parts, in CSV order, without the ``.X``
+# ("undifferentiated") codes E.T.X, C.X, H.X, N.G.X and G.X.
+ADP_LEVEL_CLASSES = {
+    1: ('E', 'C', 'H', 'S', 'A', 'M', 'N', 'G', 'T'),
+    2: ('E', 'E.M', 'E.T', 'C', 'C.D', 'C.L', 'H', 'H.E', 'H.K', 'H.Y', 'S',
+        'S.M', 'S.C', 'S.R', 'A', 'A.W', 'A.M', 'M', 'N', 'N.P', 'N.R', 'N.G',
+        'G', 'G.O', 'G.N', 'T'),
+    3: ('E', 'E.M', 'E.M.S', 'E.M.C', 'E.T', 'E.T.S', 'E.T.C', 'C', 'C.D',
+        'C.D.I', 'C.D.R', 'C.L', 'H', 'H.E', 'H.K', 'H.Y', 'S', 'S.M', 'S.C',
+        'S.R', 'A', 'A.W', 'A.M', 'M', 'N', 'N.P', 'N.R', 'N.G', 'N.G.M',
+        'N.G.A', 'N.G.O', 'N.G.E', 'N.G.R', 'N.G.T', 'G', 'G.O', 'G.N', 'T'),
+}
+
 
 @DATASETS.register_module()
 class ADPDataset(BaseDataset):
@@ -34,10 +49,11 @@ class ADPDataset(BaseDataset):
         └── ADP_EncodedLabels_Release1_Flat.csv
 
     The CSV's first column (``Patch Names``) holds the file names, every
-    other column an HTT code (``E``, ``E.M``, ``E.M.S``, ...) with 0/1.
-    Level ``k`` takes the codes with at most ``k`` dot-separated parts, in
-    CSV order (for Release1-Flat: 9, 26 and 33 classes, the ``L1``,
-    ``L2+``, ``L3+`` sets of ADP's ``htt_def.py``); ``classes=[...]`` picks
+    other column an HTT code (``E``, ``E.M``, ``E.M.S``, ...) with 0/1
+    (Release1-Flat: 43 codes). Levels 1, 2 and 3 take the 9, 26 and 38
+    classes the DL4ALL reference code uses (:data:`ADP_LEVEL_CLASSES`: the
+    codes with at most ``level`` parts, without the five ``.X`` codes);
+    Greedy's source is level 1, Regular's level 3. ``classes=[...]`` picks
     explicit columns instead. Multi-label ``gt_label`` is the list of
     positive class indices (mmpretrain's multi-label convention).
     ``level='self'`` gives DL4ALL's Self labels: one class per slide id
@@ -128,7 +144,14 @@ class ADPDataset(BaseDataset):
                 raise ValueError(f'{self.label_csv}: classes {missing} are '
                                  f'not columns of the CSV ({list(codes)})')
             return list(self._given_classes)
-        return [c for c in codes if c.count('.') < self.level]
+        classes = list(ADP_LEVEL_CLASSES[self.level])
+        missing = [c for c in classes if c not in codes]
+        if missing:
+            raise ValueError(
+                f'{self.label_csv}: level {self.level} needs the columns '
+                f'{missing}, which the CSV lacks (it has {list(codes)}); '
+                f'pass classes=[...] to pick columns explicitly; {DOCS}')
+        return classes
 
     def _list_img_dir(self) -> List[str]:
         if not osp.isdir(self.img_dir):

@@ -1,9 +1,10 @@
 """Named domain datasets behind one index space, each sample domain-tagged."""
 import bisect
 import copy
-from typing import Dict, List, Optional, Tuple, Union
+import itertools
+from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
-from mmengine.dataset import BaseDataset
+from mmengine.dataset import BaseDataset, Compose
 from mmpretrain.registry import DATASETS
 from mmpretrain.structures import DataSample, MultiTaskDataSample
 
@@ -20,7 +21,17 @@ class InterleavedDatasetWrapper:
 
     Interleaving itself (which domain each batch comes from) is the job of
     :class:`DomainBatchSampler`; the wrapper only exposes
-    :attr:`domain_ranges`.
+    :attr:`domain_ranges`. Iterating over the wrapper (not indexing it)
+    yields the domains' samples in turn (first source sample, first target
+    sample, second source sample, ...), so a quick look at the first few,
+    e.g. with mmpretrain's ``browse_dataset.py``, shows every domain.
+
+    :attr:`pipeline` is what tools that inspect a dataset's pipeline need:
+    reading it gives a :class:`DomainPipelines` (each sample goes through
+    its own domain's pipeline); assigning to it a ``Compose`` built from
+    ``wrapper.pipeline.transforms`` (as ``browse_dataset.py`` does to record
+    every step) gives each domain a copy of that ``Compose`` around its own
+    transforms, and assigning any other pipeline makes every domain use it.
 
     Args:
         datasets (dict): Domain name -> dataset or dataset config.
@@ -57,6 +68,27 @@ class InterleavedDatasetWrapper:
         self._fully_initialized = False
         if not lazy_init:
             self.full_init()
+
+    @property
+    def pipeline(self) -> 'DomainPipelines':
+        """Every domain's pipeline, chosen by each sample's ``domain``."""
+        return DomainPipelines({
+            name: dataset.pipeline
+            for name, dataset in self.datasets.items()
+        })
+
+    @pipeline.setter
+    def pipeline(self, pipeline: Callable) -> None:
+        transforms = getattr(pipeline, 'transforms', None)
+        if (isinstance(transforms, list) and len(transforms) == 1
+                and isinstance(transforms[0], _DomainDispatch)):
+            for name, dataset in self.datasets.items():
+                own = copy.copy(pipeline)
+                own.transforms = list(dataset.pipeline.transforms)
+                dataset.pipeline = own
+            return
+        for dataset in self.datasets.values():
+            dataset.pipeline = pipeline
 
     def full_init(self) -> None:
         """Fully initialise every domain dataset and the index ranges."""
@@ -125,12 +157,69 @@ class InterleavedDatasetWrapper:
         self.full_init()
         return self.cumulative_sizes[-1]
 
+    def __iter__(self) -> Iterator[dict]:
+        """Samples of the domains in turn: index 0 of each domain, then
+        index 1 of each, ...; a domain that runs out is left out."""
+        for local in itertools.count():
+            found = False
+            for start, stop in self.domain_ranges.values():
+                if start + local < stop:
+                    found = True
+                    yield self[start + local]
+            if not found:
+                return
+
     def __getitem__(self, idx: int) -> dict:
         name, local = self.locate(idx)
         results = self.datasets[name][local]
         results['data_samples'] = to_domain_sample(results['data_samples'],
                                                    name)
         return results
+
+
+class _DomainDispatch:
+    """Run ``results['domain']``'s pipeline (see :class:`DomainPipelines`).
+
+    Args:
+        pipelines (dict): Domain name -> pipeline.
+    """
+
+    def __init__(self, pipelines: Dict[str, Callable]) -> None:
+        self.pipelines = pipelines
+
+    def __call__(self, results: dict) -> Optional[dict]:
+        domain = results.get('domain')
+        if domain not in self.pipelines:
+            raise KeyError(
+                f'InterleavedDatasetWrapper.pipeline: results[\'domain\'] is '
+                f'{domain!r}; expected one of {list(self.pipelines)}')
+        return self.pipelines[domain](results)
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(domains={list(self.pipelines)})'
+
+
+class DomainPipelines(Compose):
+    """The pipelines of an :class:`InterleavedDatasetWrapper`'s domains.
+
+    Calling it runs the pipeline of ``results['domain']`` (the wrapper's
+    ``get_data_info`` sets it). Its single transform is the dispatcher, so
+    a ``Compose`` rebuilt from ``.transforms`` and assigned back to the
+    wrapper's ``pipeline`` wraps each domain's own transforms.
+
+    Args:
+        pipelines (dict): Domain name -> pipeline (a ``Compose``).
+    """
+
+    def __init__(self, pipelines: Dict[str, Callable]) -> None:
+        super().__init__([_DomainDispatch(pipelines)])
+        self.pipelines = pipelines
+
+    def __repr__(self) -> str:
+        lines = [f'{type(self).__name__}(']
+        for name, pipeline in self.pipelines.items():
+            lines.append(f'    {name}: {pipeline!r}')
+        return '\n'.join(lines + [')'])
 
 
 def to_domain_sample(sample: DataSample, domain: str) -> MultiTaskDataSample:

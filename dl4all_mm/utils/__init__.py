@@ -1,4 +1,7 @@
 from .data_check import check_data_paths, missing_data_paths
-from .denormals import flush_denormals
+from .denormals import denormals_flushed, flush_denormals, set_flush_denormals
 
-__all__ = ['check_data_paths', 'missing_data_paths', 'flush_denormals']
+__all__ = [
+    'check_data_paths', 'missing_data_paths', 'denormals_flushed',
+    'flush_denormals', 'set_flush_denormals'
+]

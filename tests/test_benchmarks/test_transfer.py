@@ -125,6 +125,90 @@ class TestTransferData(unittest.TestCase):
         self.assertEqual(backbone['init_cfg']['checkpoint'],
                          '{prev_checkpoint}')
 
+    def test_dl4all_methods_as_the_reference_runs_them(self):
+        recipe = tm.recipe_of('dl4all-joint')
+        opts = {
+            m: tm.stages(m, 1200, 'resnet18', recipe, [3.0, 0.6],
+                         240)[0]['cfg_options']
+            for m in ('dl4all-joint', 'dl4all-greedy',
+                      'dl4all-greedy-samebatch')
+        }
+        joint = opts['dl4all-joint']
+        self.assertEqual(joint['train_cfg.strategy'], 'joint')
+        self.assertEqual(joint['train_cfg.warmup_mode'], 'reference')
+        self.assertNotIn('train_cfg.greedy_rule', joint)
+        self.assertEqual(
+            opts['dl4all-greedy']['train_cfg.greedy_rule'], 'reference')
+        self.assertEqual(
+            opts['dl4all-greedy-samebatch']['train_cfg.greedy_rule'],
+            'same_batch')
+        # class weights from the training labels (both heads, torch's
+        # weighted mean), BN re-estimated with momentum on target batches
+        # of 8, at most one pass over the 240 training images (30 batches)
+        hooks = {h['type']: h for h in joint['custom_hooks']}
+        self.assertIn('DomainClassWeightHook', hooks)
+        self.assertEqual(
+            hooks['DomainBNRecalibHook'],
+            dict(type='DomainBNRecalibHook', mode='momentum',
+                 num_batches=30, batch_size=8))
+        for domain in ('source', 'target'):
+            self.assertEqual(
+                joint[f'model.head.task_heads.{domain}.loss']['type'],
+                'WeightedCrossEntropyLoss')
+        self.assertNotIn('model.head.task_heads.target.loss.class_weight',
+                         joint)
+        # the tuned composition: 8 + 24 of the 32-image budget
+        sizes = joint['train_dataloader.batch_sampler.batch_sizes']
+        self.assertEqual(sizes, dict(source=8, target=24))
+        self.assertEqual(joint['train_dataloader.batch_size'], 32)
+        # the three DL4ALL methods differ only in their loop options
+        for name, o in opts.items():
+            rest = {k: v for k, v in o.items()
+                    if not k.startswith('train_cfg.') or k in (
+                        'train_cfg.max_epochs', 'train_cfg.warmup_epochs')}
+            same = {k: v for k, v in joint.items()
+                    if not k.startswith('train_cfg.') or k in (
+                        'train_cfg.max_epochs', 'train_cfg.warmup_epochs')}
+            self.assertEqual(rest, same, name)
+        off = tm.stages('dl4all-joint', 1200, 'resnet18',
+                        tm.recipe_of('dl4all-joint', dict(class_weight=0)),
+                        [3.0, 0.6], 240)[0]['cfg_options']
+        self.assertNotIn('DomainClassWeightHook',
+                         [h['type'] for h in off['custom_hooks']])
+        self.assertNotIn('model.head.task_heads.target.loss', off)
+        self.assertEqual(transfer.dl4all_methods(list(tm.METHODS)),
+                         ['dl4all-joint', 'dl4all-greedy',
+                          'dl4all-greedy-samebatch'])
+
+    def test_reused_baseline_records(self):
+        def record(method, seed, split='test'):
+            return dict(method=method, seed=seed, fold=None,
+                        metrics={k: 0.5 for k in METRIC_KEYS}, wall_s=1.0,
+                        backbone='resnet18', eval_split=split)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = osp.join(tmp, 'old.json')
+            with open(path, 'w') as f:
+                json.dump([record('target-only', 0),
+                           record('dl4all-joint', 0)], f)
+            got = transfer.reused_records([path], ['dl4all-joint'],
+                                          'resnet18', 'test')
+            # the old DL4ALL record is not mixed into the re-run
+            self.assertEqual([r['method'] for r in got], ['target-only'])
+            with self.assertRaisesRegex(ValueError, 'eval split'):
+                transfer.reused_records([path], ['dl4all-joint'],
+                                        'resnet18', 'val')
+            with self.assertRaisesRegex(ValueError, 'backbone'):
+                transfer.reused_records([path], ['dl4all-joint'],
+                                        'efficientnet-lite0', 'test')
+        merged = transfer._report_order(
+            [record('dl4all-greedy-samebatch', 0), record('dl4all-joint', 1),
+             record('target-only', 1), record('dl4all-joint', 0)])
+        self.assertEqual(
+            [(r['method'], r['seed']) for r in merged],
+            [('target-only', 1), ('dl4all-joint', 0), ('dl4all-joint', 1),
+             ('dl4all-greedy-samebatch', 0)])
+
     def test_dl4all_keeps_the_runtime_checks(self):
         for bn_recalib in (20, 0):
             recipe = tm.recipe_of('dl4all-joint',
@@ -156,15 +240,15 @@ class TestTransferSmoke(unittest.TestCase):
             work = osp.join(tmp, 'work')
             rc = transfer.main([
                 '--data-root', data, '--work-dir', work, '--methods',
-                'target-only,dl4all-joint', '--seeds', '0', '--iters', '4',
+                'target-only,dl4all-greedy', '--seeds', '0', '--iters', '4',
                 '--split-sizes', '6,6', '--recipe', 'class_weight=1',
-                'batch=2,2', '--no-progress', '--jobs', '2'
+                'batch=2,2', 'bn_batch=2', '--no-progress', '--jobs', '2'
             ])
             self.assertEqual(rc, 0)
             with open(osp.join(work, 'results.json')) as f:
                 records = json.load(f)
             self.assertEqual([r['method'] for r in records],
-                             ['target-only', 'dl4all-joint'])
+                             ['target-only', 'dl4all-greedy'])
             for record in records:
                 self.assertEqual(record['backbone'], 'resnet18')
                 self.assertEqual((record['seed'], record['fold']), (0, None))
@@ -176,7 +260,7 @@ class TestTransferSmoke(unittest.TestCase):
             with open(osp.join(work, 'results.md')) as f:
                 md = f.read()
             self.assertIn('| target-only | 1 |', md)
-            self.assertIn('## dl4all-joint minus target-only', md)
+            self.assertIn('## dl4all-greedy minus target-only', md)
             self.assertIn('Wilcoxon p', md)
             # finished runs are skipped: a rerun trains nothing
             mtime = osp.getmtime(osp.join(work, 'runs', 'target-only',
@@ -189,6 +273,24 @@ class TestTransferSmoke(unittest.TestCase):
             ]), 0)
             self.assertEqual(mtime, osp.getmtime(osp.join(
                 work, 'runs', 'target-only', 'seed0', 'record.json')))
+            # re-running only the DL4ALL rows (finished: nothing trains)
+            # with the baseline's records taken from a results.json
+            old = osp.join(tmp, 'old_results.json')
+            os.replace(osp.join(work, 'results.json'), old)
+            self.assertEqual(transfer.main([
+                '--data-root', data, '--work-dir', work, '--methods',
+                'dl4all-greedy', '--seeds', '0', '--iters', '4',
+                '--split-sizes', '6,6', '--recipe', 'class_weight=1',
+                'batch=2,2', 'bn_batch=2', '--no-progress',
+                '--baseline-records', old
+            ]), 0)
+            with open(osp.join(work, 'results.json')) as f:
+                self.assertEqual([r['method'] for r in json.load(f)],
+                                 ['target-only', 'dl4all-greedy'])
+            with open(osp.join(work, 'results.md')) as f:
+                md = f.read()
+            self.assertIn('## dl4all-greedy minus target-only', md)
+            self.assertIn('Not re-run: target-only (1 records', md)
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ from unittest import TestCase
 from mmpretrain.registry import DATASETS
 
 from dl4all_mm.datasets import ADPDataset
+from dl4all_mm.datasets.adp import ADP_LEVEL_CLASSES
 from tests.fixtures.field_datasets import (ADP_CODES, make_adp_tree,
                                            make_cnmc_tree)
 
@@ -23,13 +24,15 @@ class TestADPDataset(TestCase):
         shutil.rmtree(self.tmp)
 
     def test_levels(self):
-        want_sizes = {1: 9, 2: 26, 3: 33}
+        want_sizes = {1: 9, 2: 26, 3: 38}
         for level, size in want_sizes.items():
             dataset = DATASETS.build(
                 dict(type='ADPDataset', data_root=self.tmp, level=level))
             classes = dataset.metainfo['classes']
             self.assertEqual(len(classes), size)
+            self.assertEqual(classes, ADP_LEVEL_CLASSES[level])
             self.assertTrue(all(c.count('.') < level for c in classes))
+            self.assertFalse(any(c.endswith('X') for c in classes))
             self.assertEqual(len(dataset), len(self.labels))
             for i in range(len(dataset)):
                 info = dataset.get_data_info(i)
@@ -38,7 +41,27 @@ class TestADPDataset(TestCase):
                 self.assertEqual([classes[j] for j in info['gt_label']], want)
                 self.assertEqual(dataset.get_cat_ids(i), info['gt_label'])
                 self.assertEqual(info['slide_id'], name[:3])
-        self.assertEqual(list(dataset.metainfo['classes']), ADP_CODES)
+
+    def test_reference_class_lists(self):
+        """The class lists of the DL4ALL reference (HistoTNet's
+        classes/classesADP.py, same author): 9 / 26 / 38 codes, the
+        real CSV's 43 columns without the five '.X' codes."""
+        self.assertEqual(ADP_LEVEL_CLASSES[1],
+                         ('E', 'C', 'H', 'S', 'A', 'M', 'N', 'G', 'T'))
+        self.assertEqual(len(ADP_CODES), 43)
+        no_x = [c for c in ADP_CODES if not c.endswith('.X')]
+        self.assertEqual(list(ADP_LEVEL_CLASSES[3]), no_x)
+        self.assertEqual(list(ADP_LEVEL_CLASSES[2]),
+                         [c for c in no_x if c.count('.') < 2])
+        for code in ('N.G.A', 'N.G.O', 'N.G.E', 'N.G.R', 'N.G.T'):
+            self.assertIn(code, ADP_LEVEL_CLASSES[3])
+
+    def test_level_column_missing(self):
+        with open(osp.join(self.tmp, CSV), 'w') as f:
+            f.write('Patch Names,E,C\n001.png_crop_1.png,1,0\n')
+        with self.assertRaisesRegex(ValueError,
+                                    CSV + ".*level 1 needs.*'H'"):
+            ADPDataset(self.tmp, ann_file='', level=1)
 
     def test_self(self):
         dataset = ADPDataset(self.tmp, level='self')

@@ -160,3 +160,52 @@ def test_upstream_save_loses_every_checkpoint(tmp_path, monkeypatch):
     assert not osp.exists(latest)
     with pytest.raises(CorruptCheckpointError, match='iter_6.pth'):
         _load_checkpoint(osp.join(work_dir, 'iter_6.pth'))
+
+
+@pytest.mark.parametrize('kill_at,resume_from', [(8, 6), (17, 15)],
+                         ids=['in-warmup', 'after-warmup'])
+def test_greedy_reference_with_warmup_resumes_exactly(tmp_path, kill_at,
+                                                      resume_from):
+    """Reference warm-up (6 source + 5 target batches, then a fresh
+    optimizer) and reference Greedy, whose ``best_loss`` spans the whole run.
+    Killed inside the warm-up or mid-epoch after it (before an iteration
+    that only the saved ``best_loss`` undoes); the resumed run must
+    take the same greedy decisions and end with the same weights, bitwise,
+    as the uninterrupted one."""
+    root = str(tmp_path / 'data')
+    tiny_runner.write_images(root)
+    train_cfg = dict(type='DomainTrainLoop', max_epochs=3, warmup_epochs=1,
+                     strategy='greedy')
+    cfg = dict(max_epochs=3, ckpt_interval=3, train_cfg=train_cfg)
+    killed = _job(tmp_path, root, 'crash', kill_at=kill_at, cfg=cfg)
+    result = _child([killed])
+    assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
+    with open(osp.join(killed['work_dir'], 'last_checkpoint')) as f:
+        assert f.read().endswith(f'iter_{resume_from}.pth')
+    resumed = dict(killed, kill_at=None, resume=True,
+                   record=str(tmp_path / 'resumed.jsonl'),
+                   save_final=str(tmp_path / 'resumed.pth'))
+    full = _job(tmp_path, root, 'full', cfg=cfg,
+                save_final=str(tmp_path / 'full.pth'))
+    result = _child([resumed, full])
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    def kept(path):
+        return {r['iter']: r.get('greedy_kept')
+                for r in tiny_runner.read_records(path) if 'val' not in r}
+
+    after, reference = kept(resumed['record']), kept(full['record'])
+    assert sorted(reference) == list(range(1, 22))  # 11 warm-up + 2 x 5
+    assert sorted(after) == list(range(resume_from + 1, 22))
+    assert all(reference[i] is None for i in range(1, 12))  # warm-up
+    main = [reference[i] for i in range(max(12, resume_from + 1), 22)]
+    assert 0.0 in main and 1.0 in main  # both branches after the resume
+    if resume_from > 11:
+        # undone with the saved best_loss, kept if it restarted at +inf
+        assert reference[resume_from + 1] == 0.0
+    for it, decision in after.items():
+        assert decision == reference[it], f'iteration {it} differs'
+    weights = torch.load(resumed['save_final'])
+    expected = torch.load(full['save_final'])
+    for key in expected:
+        assert torch.equal(weights[key], expected[key]), key

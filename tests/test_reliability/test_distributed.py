@@ -170,3 +170,30 @@ def _loader(root, epoch_length):
     loader = tiny_runner.runner_cfg('unused', root)['train_dataloader']
     loader['batch_sampler']['epoch_length'] = epoch_length
     return loader
+
+
+def test_world_size_2_greedy_reference_ranks_decide_together(tmp_path):
+    """Reference Greedy on 2 ranks with disjoint data: the ranks' own target
+    losses differ, yet every iteration both keep or both undo the source
+    step (the compared loss is averaged over the ranks), and the runs do
+    not hang whichever branch is taken."""
+    root = str(tmp_path / 'data')
+    tiny_runner.write_images(root, dict(source=(16, 3), target=(12, 2)))
+    job = dict(work_dir=str(tmp_path / 'work'), data_root=root,
+               record=str(tmp_path / 'rank{rank}.jsonl'),
+               cfg=dict(max_epochs=4, ckpt_interval=100,
+                        train_cfg=dict(type='DomainTrainLoop', max_epochs=4,
+                                       strategy='greedy')))
+    _launch(2, [job])
+    records = _records(job['record'], 2)
+    # target 12 // (2 ranks x 2) = 3 steps an epoch
+    _check_train_steps(records, steps=12, disjoint=['source', 'target'])
+    steps = list(zip(*[[r for r in recs if 'greedy_kept' in r]
+                       for recs in records]))
+    assert len(steps) == 12
+    for a, b in steps:
+        assert a['greedy_kept'] == b['greedy_kept'], (a, b)
+        assert a['greedy_target_loss'] == b['greedy_target_loss']
+    assert any(a['target_loss'] != b['target_loss'] for a, b in steps)
+    kept = [a['greedy_kept'] for a, _ in steps]
+    assert 0.0 in kept and 1.0 in kept

@@ -184,14 +184,16 @@ class RecordHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
         samples = data_batch['data_samples']
-        self._write(
-            dict(
-                iter=runner.iter + 1,
-                epoch=runner.epoch,
-                batch_idx=batch_idx,
-                domains=[s.metainfo['domain'] for s in samples],
-                paths=[osp.basename(s.metainfo['img_path'])
-                       for s in samples]))
+        record = dict(
+            iter=runner.iter + 1,
+            epoch=runner.epoch,
+            batch_idx=batch_idx,
+            domains=[s.metainfo['domain'] for s in samples],
+            paths=[osp.basename(s.metainfo['img_path']) for s in samples])
+        for key in ('greedy_kept', 'greedy_target_loss', 'target_loss'):
+            if outputs and key in outputs:  # greedy's decision and losses
+                record[key] = float(torch.as_tensor(outputs[key]).detach())
+        self._write(record)
         if self.kill_at is not None and runner.iter + 1 == self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 

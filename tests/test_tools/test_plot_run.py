@@ -160,6 +160,66 @@ class TestPlotRunOnTinyRun(unittest.TestCase):
             ['a', 'b', 'c'])
 
 
+class TestPlotRunFromLogsOnly(unittest.TestCase):
+    """A run without test_preds.pkl: the confusion matrix comes from the
+    logged ``diagnostic/confusion_matrix`` (validation, then test) and one
+    line says what the ROC curve needs."""
+
+    @classmethod
+    def setUpClass(cls):
+        from mmengine.config import Config
+        from mmengine.runner import Runner
+        cls.tmp = tempfile.TemporaryDirectory()
+        data = osp.join(cls.tmp.name, 'data')
+        _write_class_folders(osp.join(data, 'src'), ['a', 'b', 'c'], 2, 0)
+        _write_class_folders(osp.join(data, 'tgt'), ['normal', 'ALL'], 2, 1)
+        cls.work_dir = osp.join(cls.tmp.name, 'work')
+        cfg = _tiny_run_cfg(data, cls.work_dir)
+        cfg['train_cfg']['max_epochs'] = 1
+        cfg['val_evaluator'] = dict(type='DiagnosticMetric')
+        cfg['test_evaluator'] = dict(type='DiagnosticMetric')
+        cfg['log_level'] = 'INFO'  # metrics reach the text log
+        cls.runner = Runner.from_cfg(Config(cfg))
+        cls.runner.train()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def _plot(self, out: str) -> str:
+        import contextlib
+        import io
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            code = plot_run.main([self.work_dir, '--out-dir', out])
+        self.assertEqual(code, 0)
+        return stdout.getvalue()
+
+    def test_matrix_from_validation_then_test_logs(self):
+        self.assertFalse(
+            osp.exists(osp.join(self.work_dir, 'test_preds.pkl')))
+        out = osp.join(self.tmp.name, 'val_plots')
+        printed = self._plot(out)
+        self.assertTrue(osp.isfile(osp.join(out, 'confusion_matrix.png')))
+        self.assertFalse(osp.exists(osp.join(out, 'roc.png')))
+        matrix, source = plot_run.logged_confusion_matrix(self.work_dir)
+        self.assertEqual(np.asarray(matrix).sum(), 4)  # 4 target images
+        self.assertIn('validation epoch 1', source)
+        lines = [ln for ln in printed.splitlines() if 'ROC' in ln]
+        self.assertEqual(len(lines), 1, printed)
+        self.assertIn('tools/test.py', lines[0])
+        self.assertIn('--out', lines[0])
+
+        metrics = self.runner.test()
+        matrix, source = plot_run.logged_confusion_matrix(self.work_dir)
+        self.assertEqual(source, 'test, diagnostic/confusion_matrix')
+        np.testing.assert_array_equal(
+            matrix, metrics['diagnostic/confusion_matrix'])
+        out = osp.join(self.tmp.name, 'test_plots')
+        self.assertIn('test, diagnostic/confusion_matrix', self._plot(out))
+        self.assertTrue(osp.isfile(osp.join(out, 'confusion_matrix.png')))
+
+
 class TestPlotRunInputs(unittest.TestCase):
 
     def setUp(self):

@@ -5,15 +5,17 @@ and ROC curve, the test predictions dumped by mmpretrain's
 ``tools/test.py --out``. See ``--help``.
 """
 import argparse
+import ast
 import os
 import os.path as osp
+import re
 import sys
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from dl4all_mm.apis.run_logs import (load_predictions, load_scalars,
-                                     load_test_metrics)
+                                     load_test_metrics, run_dirs)
 
 EPILOG = """\
 inputs read from WORK_DIR:
@@ -31,14 +33,18 @@ pred_score, pred_label, gt_label per image):
       --out WORK_DIR/test_preds.pkl
   or add dict(type='DumpResults', out_file_path='WORK_DIR/test_preds.pkl')
   to test_evaluator.
-Without predictions the confusion matrix comes from the logged
-`confusion_matrix/result` (ConfusionMatrix metric) if any, and no ROC curve
-is drawn.
+Without predictions the confusion matrix comes from the logs: the latest
+test run's `diagnostic/confusion_matrix` (DiagnosticMetric) or
+`confusion_matrix/result` (ConfusionMatrix), else the last validation one in
+<timestamp>/<timestamp>.log; the ROC curve needs the predictions, and one
+line says so.
 
 outputs (--out-dir, default WORK_DIR/plots): loss.png, lr.png,
 val_metrics.png, confusion_matrix.png, roc.png (those with data).
 """
 NOT_METRICS = {'data_time', 'time', 'step', 'epoch', 'iter', 'memory', 'eta'}
+_VAL_MATRIX = re.compile(r'Epoch\(val\)\s*\[(\d+)\].*?'
+                         r'(\S*confusion_matrix\S*): (\[\[[-\d\s,.\[\]]*\]\])')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -111,6 +117,36 @@ def checkpoint_classes(work_dir: str,
     return classes_from_meta(meta, domain or domains[-1])
 
 
+def _is_matrix_key(key: str) -> bool:
+    return key == 'confusion_matrix/result' or key.endswith(
+        '/confusion_matrix') or key == 'confusion_matrix'
+
+
+def logged_confusion_matrix(
+        work_dir: str) -> Tuple[Optional[List[List[float]]], str]:
+    """``(matrix, where)`` from the logs of a work dir: the latest test
+    metrics (``<ts>/<ts>.json``), else the last validation epoch in the
+    text logs (``<ts>/<ts>.log``); ``(None, '')`` when neither has one."""
+    metrics = load_test_metrics(work_dir)
+    for key in sorted(metrics, key=lambda k: not k.startswith('diagnostic')):
+        if _is_matrix_key(key) and isinstance(metrics[key], list):
+            return metrics[key], f'test, {key}'
+    for run in reversed(run_dirs(work_dir)):
+        log = osp.join(run, osp.basename(run) + '.log')
+        if not osp.isfile(log):
+            continue
+        found = None
+        with open(log, encoding='utf-8', errors='replace') as f:
+            for line in f:
+                match = _VAL_MATRIX.search(line)
+                if match:
+                    found = match
+        if found:
+            epoch, key, text = found.groups()
+            return ast.literal_eval(text), f'validation epoch {epoch}, {key}'
+    return None, ''
+
+
 def _save(fig, out_dir: str, name: str, written: List[str]) -> None:
     import matplotlib.pyplot as plt
     os.makedirs(out_dir, exist_ok=True)
@@ -165,9 +201,13 @@ def plot_curves(train: List[dict], val: List[dict], out_dir: str,
     _save(fig, out_dir, 'val_metrics.png', written)
 
 
-def plot_confusion(matrix: np.ndarray, classes: Sequence[str], out_dir: str,
-                   written: List[str]) -> None:
-    """``confusion_matrix.png`` drawn by mmpretrain's ConfusionMatrix."""
+def plot_confusion(matrix: np.ndarray,
+                   classes: Sequence[str],
+                   out_dir: str,
+                   written: List[str],
+                   source: str = '') -> None:
+    """``confusion_matrix.png`` drawn by mmpretrain's ConfusionMatrix;
+    ``source`` (e.g. ``'validation epoch 30'``) goes into the title."""
     import torch
     from mmpretrain.evaluation import ConfusionMatrix
     fig = ConfusionMatrix.plot(
@@ -175,6 +215,8 @@ def plot_confusion(matrix: np.ndarray, classes: Sequence[str], out_dir: str,
         include_values=True,
         classes=list(classes),
         show=False)
+    if source:
+        fig.axes[0].set_title(f'Confusion matrix ({source})')
     _save(fig, out_dir, 'confusion_matrix.png', written)
 
 
@@ -229,7 +271,9 @@ def main(argv=None) -> int:
     scores = labels = None
     if osp.isfile(preds):
         scores, labels = load_predictions(preds, args.trust_pickle)
-    matrix = load_test_metrics(args.work_dir).get('confusion_matrix/result')
+        matrix, source = None, 'test predictions'
+    else:
+        matrix, source = logged_confusion_matrix(args.work_dir)
     num = scores.shape[1] if scores is not None else \
         len(matrix) if matrix else 0
     classes = args.classes or (num and checkpoint_classes(
@@ -246,7 +290,16 @@ def main(argv=None) -> int:
         np.add.at(matrix, (labels, scores.argmax(1)), 1)
         plot_roc(scores, labels, classes, args.pos_label, out_dir, written)
     if matrix is not None:
-        plot_confusion(np.asarray(matrix), classes, out_dir, written)
+        plot_confusion(
+            np.asarray(matrix), classes, out_dir, written,
+            source='' if scores is not None else source)
+    if scores is None:
+        drawn = f'confusion matrix from the logs ({source}); the ROC ' \
+            'curve needs' if matrix is not None else \
+            'the confusion matrix and ROC curve need'
+        print(f'No test predictions in {preds}: {drawn} them: python '
+              f'tools/test.py CONFIG CHECKPOINT --work-dir {args.work_dir} '
+              f'--out {preds}')
     if not written:
         print(f'Nothing to plot in {args.work_dir}: no vis_data logs, '
               'test metrics or predictions found.')

@@ -23,40 +23,29 @@
 #   DL4ALL_FOLD       repeat to train/validate/test (default: 0)
 _base_ = './adp-self_cnmc.py'
 
-data_root = _base_.data_root
-img_size = _base_.img_size
-
-# ALL-IDB2 crops show the smear around the cell: flips and right-angle
+allidb2 = dict(type='ALLIDB2Dataset', data_root=f'{_base_.data_root}/allidb2')
+# ALL-IDB2 crops show the smear around the cell: the flips and right-angle
 # rotations only (nothing to pad).
 target_pipeline = [
-    dict(type='LoadImageFromFileRobust'),
-    dict(type='Resize', scale=(img_size, img_size)),
-    dict(type='RandomFlip', prob=[0.25, 0.25],
-         direction=['horizontal', 'vertical']),
+    *_base_.source_pipeline[:-1],
     dict(type='Rotate', angle=90.0, prob=0.5),
     dict(type='PackInputs'),
 ]
 
 # 8 ADP + 8 ALL-IDB2 images per step (ALL-IDB2's ~117 training crops are
-# far too few for proportional batches); one epoch = one pass over the
-# target, about 14 steps.
+# far too few for batches sized by the domains' lengths); one epoch = one
+# pass over the target, about 14 steps.
 train_dataloader = dict(
-    batch_size=8,
-    batch_sampler=dict(
-        _delete_=True,
-        type='DomainBatchSampler',
-        schedule='paired',
-        epoch_length='main'),
+    batch_sampler=dict(batch_sizes=None),
     dataset=dict(
         datasets=dict(
             target=dict(
-                type='ALLIDB2Dataset',
-                data_root=f'{data_root}/allidb2',
-                pipeline=target_pipeline))))
+                _delete_=True,
+                ann_file=f'{_base_.split_dir}/train.txt',
+                pipeline=target_pipeline,
+                **allidb2))))
 
 # ALLIDB2Dataset classes: ('normal', 'blast'), 1 = blast: the inherited
 # val/test_evaluator (DiagnosticMetric, positive class 1) scores blasts.
-val_dataloader = dict(
-    dataset=dict(type='ALLIDB2Dataset', data_root=f'{data_root}/allidb2'))
-test_dataloader = dict(
-    dataset=dict(type='ALLIDB2Dataset', data_root=f'{data_root}/allidb2'))
+val_dataloader = dict(dataset=allidb2)
+test_dataloader = dict(dataset=allidb2)

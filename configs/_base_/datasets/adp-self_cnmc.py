@@ -3,8 +3,9 @@
 #          patches; the source domain is not evaluated);
 # target = C-NMC 2019 training cells, patient-wise split: fold `fold` of
 #          tools/dataset_converters/make_splits.py --protocol patient-kfold
-#          (no patient in two splits). The reference code's per-image split
-#          leaks patients between training and test; it is not used here.
+#          (no patient in two splits). The reference code's per-image
+#          70/20/10 split (splitfolders.ratio) puts cells of one patient in
+#          training and test; it is not used here.
 #
 #   <data_root>/adp/img_res_1um_bicubic/<slide>.png_crop_<n>.png
 #   <data_root>/cnmc/C-NMC_Leukemia/training_data/fold_{0,1,2}/{all,hem}/...
@@ -13,48 +14,27 @@
 # Paths from the environment (mmengine's '{{$VAR:default}}'):
 #   DL4ALL_DATA_ROOT  folder holding adp/ and cnmc/ (default: data)
 #   DL4ALL_FOLD       patient-wise fold to train/validate/test (default: 0)
+_base_ = './pipelines/adp_cnmc.py'
+
 data_root = '{{$DL4ALL_DATA_ROOT:data}}'
 fold = '{{$DL4ALL_FOLD:0}}'
 split_dir = f'splits/fold_{fold}'
 # CNMC2019Dataset classes: ('hem', 'all'), 1 = ALL (leukemic blast).
-img_size = 224
 
-source_pipeline = [
-    dict(type='LoadImageFromFileRobust'),
-    dict(type='Resize', scale=(img_size, img_size)),
-    dict(type='RandomFlip', prob=[0.25, 0.25],
-         direction=['horizontal', 'vertical']),
-    dict(type='PackInputs'),
-]
-# C-NMC cells are segmented on black: flips and a uniform rotation in
-# [-90, 90] degrees padded with black (the reference code's augmentation).
-target_pipeline = [
-    dict(type='LoadImageFromFileRobust'),
-    dict(type='Resize', scale=(img_size, img_size)),
-    dict(type='RandomFlip', prob=[0.25, 0.25],
-         direction=['horizontal', 'vertical']),
-    dict(type='Rotate', magnitude_range=(0, 90), magnitude_std='inf',
-         prob=1.0, random_negative_prob=0.5, pad_val=0),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFileRobust'),
-    dict(type='Resize', scale=(img_size, img_size)),
-    dict(type='PackInputs'),
-]
-
-# Self: 12 images per step split in proportion to the domain sizes (about
-# 8 ADP + 4 C-NMC on fold 0), so both domains run out together, as the
-# reference code's computeBatchSize; one epoch = one pass over the target.
+# Self (and Greedy): 8 target images per step and ceil(8 * N_source /
+# N_target) source images, so that both domains run out together (the
+# reference's util/computeBatchSize.py of the ViT folders); one epoch = one
+# pass over the target. 'proportional' (12 images split by size) and
+# 'largest_fixed' are the sampler's other rules.
 train_dataloader = dict(
-    batch_size=12,
+    batch_size=8,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(
         type='DomainBatchSampler',
         schedule='paired',
-        batch_sizes='proportional',
+        batch_sizes='main_fixed',
         epoch_length='main'),
     dataset=dict(
         type='InterleavedDatasetWrapper',
@@ -63,12 +43,12 @@ train_dataloader = dict(
                 type='ADPDataset',
                 data_root=f'{data_root}/adp',
                 level='self',
-                pipeline=source_pipeline),
+                pipeline=_base_.source_pipeline),
             target=dict(
                 type='CNMC2019Dataset',
                 data_root=f'{data_root}/cnmc',
                 ann_file=f'{split_dir}/train.txt',
-                pipeline=target_pipeline))))
+                pipeline=_base_.target_pipeline))))
 
 val_dataloader = dict(
     batch_size=32,
@@ -79,19 +59,11 @@ val_dataloader = dict(
         type='CNMC2019Dataset',
         data_root=f'{data_root}/cnmc',
         ann_file=f'{split_dir}/val.txt',
-        pipeline=test_pipeline))
+        pipeline=_base_.test_pipeline))
+test_dataloader = dict(
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'], ann_file=f'{split_dir}/test.txt'))
 # Binary target, positive class 1 (all): accuracy, balanced accuracy,
 # sensitivity, specificity, F1, ROC AUC, confusion matrix.
 val_evaluator = [dict(type='DiagnosticMetric', positive_index=1)]
-
-test_dataloader = dict(
-    batch_size=32,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='CNMC2019Dataset',
-        data_root=f'{data_root}/cnmc',
-        ann_file=f'{split_dir}/test.txt',
-        pipeline=test_pipeline))
 test_evaluator = val_evaluator

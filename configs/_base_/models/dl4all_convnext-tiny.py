@@ -1,35 +1,15 @@
-# ConvNeXt-T backbone with one linear head per domain (DL4ALL). ConvNeXt
-# pools in its backbone (mmpretrain's base has no neck), so this base does
-# not start from dl4all_resnet18.py and restates its heads.
-_base_ = 'mmpretrain::_base_/models/convnext/convnext-tiny.py'
+# ConvNeXt-T backbone with one linear head per domain (DL4ALL): the heads of
+# dl4all_heads.py on the backbone and init of mmpretrain's
+# _base_/models/convnext/convnext-tiny.py (which pools in its backbone: no
+# neck).
+_base_ = './dl4all_heads.py'
 
 model = dict(
-    type='DomainImageClassifier',
+    backbone=dict(type='ConvNeXt', arch='tiny', drop_path_rate=0.1),
+    init_cfg=dict(
+        type='TruncNormal', layer=['Conv2d', 'Linear'], std=.02, bias=0.),
     # Batch mixing (Mixup/CutMix) does not apply to domain-tagged batches.
     train_cfg=None,
-    data_preprocessor=dict(
-        type='DomainDataPreprocessor',
-        to_rgb=True,
-        # Replace with each dataset's own statistics
-        # (tools/analysis_tools/compute_mean_std.py).
-        domain_norm=dict(
-            source=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]),
-            target=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]))),
     head=dict(
-        _delete_=True,
-        type='DomainMultiTaskHead',
-        loss_weights=dict(source=0.5, target=0.5),
-        grad_rescale=True,
         task_heads=dict(
-            source=dict(
-                type='LinearClsHead',
-                num_classes=2,
-                in_channels=768,
-                loss=dict(type='CrossEntropyLoss')),
-            target=dict(
-                type='LinearClsHead',
-                num_classes=2,
-                in_channels=768,
-                loss=dict(type='CrossEntropyLoss')))))
+            source=dict(in_channels=768), target=dict(in_channels=768))))

@@ -1,31 +1,16 @@
-# ResNet-18 backbone with one linear head per domain (DL4ALL).
-_base_ = 'mmpretrain::_base_/models/resnet18.py'
+# ResNet-18 backbone with one linear head per domain (DL4ALL): the heads of
+# dl4all_heads.py on the backbone and neck of mmpretrain's
+# _base_/models/resnet18.py.
+_base_ = './dl4all_heads.py'
 
 model = dict(
-    type='DomainImageClassifier',
-    data_preprocessor=dict(
-        type='DomainDataPreprocessor',
-        to_rgb=True,
-        # Replace with each dataset's own statistics
-        # (tools/analysis_tools/compute_mean_std.py).
-        domain_norm=dict(
-            source=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]),
-            target=dict(mean=[123.675, 116.28, 103.53],
-                        std=[58.395, 57.12, 57.375]))),
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        num_stages=4,
+        out_indices=(3, ),
+        style='pytorch'),
+    neck=dict(type='GlobalAveragePooling'),
     head=dict(
-        _delete_=True,
-        type='DomainMultiTaskHead',
-        loss_weights=dict(source=0.5, target=0.5),
-        grad_rescale=True,
         task_heads=dict(
-            source=dict(
-                type='LinearClsHead',
-                num_classes=2,
-                in_channels=512,
-                loss=dict(type='CrossEntropyLoss')),
-            target=dict(
-                type='LinearClsHead',
-                num_classes=2,
-                in_channels=512,
-                loss=dict(type='CrossEntropyLoss')))))
+            source=dict(in_channels=512), target=dict(in_channels=512))))

@@ -1,32 +1,28 @@
-# ViT-B/16 at 384 px backbone with one linear head per domain (DL4ALL).
-# mmpretrain's ViT base (its backbone settings, no neck) stays the base, so
-# the heads are restated from dl4all_resnet18.py.
-_base_ = 'mmpretrain::_base_/models/vit-base-p16.py'
+# ViT-B/16 at 384 px backbone with one linear head per domain (DL4ALL): the
+# heads of dl4all_heads.py on the backbone of mmpretrain's
+# _base_/models/vit-base-p16.py (class token, no neck) at 384 px.
+_base_ = './dl4all_heads.py'
 
 model = dict(
-    type='DomainImageClassifier',
-    backbone=dict(img_size=384),
-    neck=None,
+    # mmpretrain's ImageNet ViT-B/16 weights expect mean = std = 127.5.
     data_preprocessor=dict(
-        type='DomainDataPreprocessor',
-        to_rgb=True,
-        # mmpretrain's ImageNet ViT-B/16 weights expect mean = std = 127.5.
         domain_norm=dict(
             source=dict(mean=[127.5] * 3, std=[127.5] * 3),
             target=dict(mean=[127.5] * 3, std=[127.5] * 3))),
+    backbone=dict(
+        type='VisionTransformer',
+        arch='b',
+        img_size=384,
+        patch_size=16,
+        drop_rate=0.1,
+        init_cfg=[
+            dict(
+                type='Kaiming',
+                layer='Conv2d',
+                mode='fan_in',
+                nonlinearity='linear')
+        ]),
+    neck=None,
     head=dict(
-        _delete_=True,
-        type='DomainMultiTaskHead',
-        loss_weights=dict(source=0.5, target=0.5),
-        grad_rescale=True,
         task_heads=dict(
-            source=dict(
-                type='LinearClsHead',
-                num_classes=2,
-                in_channels=768,
-                loss=dict(type='CrossEntropyLoss')),
-            target=dict(
-                type='LinearClsHead',
-                num_classes=2,
-                in_channels=768,
-                loss=dict(type='CrossEntropyLoss')))))
+            source=dict(in_channels=768), target=dict(in_channels=768))))

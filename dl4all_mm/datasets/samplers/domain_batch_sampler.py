@@ -41,9 +41,20 @@ class DomainBatchSampler(Sampler):
             ``'proportional'``.
         schedule (str): ``'paired'``, ``'alternate'`` or ``'ratio'``.
         batch_sizes (dict | str, optional): Per-rank batch size of each
-            domain, or ``'proportional'`` (sizes proportional to the domains'
-            lengths, at least 1, summing to about ``batch_size``, so that all
-            domains run out together).
+            domain, or a rule giving them from the domains' lengths ``N_d``
+            so that all domains run out together:
+
+            - ``'proportional'``: sizes proportional to ``N_d``, at least 1,
+              summing to about ``batch_size``.
+            - ``'main_fixed'``: the dataset's ``main_domain`` (the target)
+              takes ``batch_size``, every other domain
+              ``ceil(batch_size * N_d / N_main)``.
+            - ``'largest_fixed'``: the DL4ALL reference code's rule
+              (``util/computeBatchSize.py``, Self and Greedy): the longest
+              domain takes ``batch_size``, every other domain
+              ``batch_size * N_d / N_longest``, rounded up for the main
+              domain and down (at least 1) for the others; equal lengths
+              give ``batch_size`` each.
         ratios (dict, optional): Batches per round of each domain, for
             ``schedule='ratio'``.
         epoch_length (str | int): Rounds per epoch: ``'main'`` (until the
@@ -75,8 +86,9 @@ class DomainBatchSampler(Sampler):
         self.ranges = self.dataset.domain_ranges
         self.domains: List[str] = list(self.ranges)
         sizes = {d: stop - start for d, (start, stop) in self.ranges.items()}
+        main = getattr(self.dataset, 'main_domain', self.domains[-1])
         self.batch_sizes = _resolve_batch_sizes(batch_sizes, batch_size,
-                                                sizes)
+                                                sizes, main)
         self.ratios = self._resolve_ratios(ratios)
         self.rank, self.world_size = get_dist_info()
         self.shuffle = shuffle
@@ -200,12 +212,37 @@ def _check_domains(field: str, mapping: dict, domains: Sequence[str]) -> None:
                        f'; unknown: {unknown}, missing: {missing}')
 
 
+BATCH_SIZE_RULES = ('proportional', 'main_fixed', 'largest_fixed')
+
+
 def _resolve_batch_sizes(batch_sizes: Union[Dict[str, int], str, None],
                          batch_size: int,
-                         sizes: Dict[str, int]) -> Dict[str, int]:
-    """Per-domain batch sizes from the config value."""
+                         sizes: Dict[str, int],
+                         main: Optional[str] = None) -> Dict[str, int]:
+    """Per-domain batch sizes from the config value (``main``: the main
+    domain, the target)."""
     if batch_sizes is None:
         return {d: int(batch_size) for d in sizes}
+    if batch_sizes == 'main_fixed':
+        if main not in sizes:
+            raise ValueError(f"batch_sizes='main_fixed': the main domain "
+                             f'{main!r} is not one of {list(sizes)}')
+        return {
+            d: int(batch_size) if d == main else max(
+                1, math.ceil(batch_size * n / sizes[main]))
+            for d, n in sizes.items()
+        }
+    if batch_sizes == 'largest_fixed':
+        longest = max(sizes.values())
+        out = {}
+        for d, n in sizes.items():
+            if n == longest:
+                out[d] = int(batch_size)
+            elif d == main:
+                out[d] = math.ceil(batch_size * n / longest)
+            else:
+                out[d] = max(1, math.floor(batch_size * n / longest))
+        return out
     if batch_sizes == 'proportional':
         total = sum(sizes.values())
         return {
@@ -218,4 +255,4 @@ def _resolve_batch_sizes(batch_sizes: Union[Dict[str, int], str, None],
             raise ValueError(f'batch sizes must be >= 1, got {batch_sizes}')
         return {d: int(batch_sizes[d]) for d in sizes}
     raise ValueError(f'batch_sizes={batch_sizes!r}; expected None, a dict '
-                     "of domain -> size, or 'proportional'")
+                     f'of domain -> size, or one of {BATCH_SIZE_RULES}')

@@ -98,7 +98,23 @@ class LoadImageFromFileRobust(BaseTransform):
         self._pending: List[str] = []
 
     def transform(self, results: dict) -> Optional[dict]:
-        """Load ``results['img_path']`` into ``results['img']``."""
+        """Load ``results['img_path']`` into ``results['img']``.
+
+        Results that hold an already-decoded ``img`` and no ``img_path``
+        (mmpretrain's inferencers and ``browse_dataset.py`` feed arrays
+        after dropping ``LoadImageFromFile``) pass through, converted to
+        ``color_type`` and ``to_float32`` like a loaded file.
+
+        Raises:
+            KeyError: Neither ``img_path`` nor ``img`` is given.
+        """
+        if 'img_path' not in results:
+            if 'img' not in results:
+                raise KeyError(
+                    f'{type(self).__name__} needs results[\'img_path\'] (a '
+                    "file to load) or results['img'] (a decoded image); got "
+                    f'keys {sorted(results)}')
+            return self._from_array(results)
         path = results['img_path']
         self.num_loads += 1
         try:
@@ -115,6 +131,20 @@ class LoadImageFromFileRobust(BaseTransform):
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
+        return results
+
+    def _from_array(self, results: dict) -> dict:
+        """Finish results whose ``img`` is already decoded."""
+        img = np.asarray(results['img'])
+        if self.color_type == 'grayscale' and img.ndim == 3:
+            img = mmcv.bgr2gray(img)
+        elif self.color_type == 'color' and img.ndim == 2:
+            img = mmcv.gray2bgr(img)
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results.setdefault('ori_shape', img.shape[:2])
         return results
 
     def load(self, path: str) -> np.ndarray:

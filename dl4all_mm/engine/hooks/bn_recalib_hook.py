@@ -16,33 +16,57 @@ class DomainBNRecalibHook(Hook):
 
     DL4ALL trains BatchNorm on domain-pure batches of every domain, so the
     running statistics mix the domains. Before each validation (and after
-    the last epoch) this hook resets them and re-estimates them as a plain
-    average over ``num_batches`` training batches of ``domain`` (forward
-    only, no gradient). It runs at the end of the training epoch, before the
-    checkpoint hook, so saved checkpoints hold the recalibrated statistics.
-    Under DDP every rank draws a different shard and the statistics are
-    averaged over ranks.
+    the last epoch) this hook forwards ``num_batches`` training batches of
+    ``domain`` through the backbone and neck in training mode (no gradient)
+    to refresh every BatchNorm layer's statistics:
+
+    - ``mode='momentum'`` (the default, the DL4ALL reference code's
+      ``functions/pretrainBN.py``: 101 target-train batches, statistics not
+      reset, each layer's own momentum update ``r <- (1 - m) r + m b``).
+    - ``mode='cumulative'``: statistics reset, then the plain average of
+      the ``num_batches`` batches' statistics (momentum ``None``).
+
+    It runs at the end of the training epoch, before the checkpoint hook,
+    so saved checkpoints hold the re-estimated statistics. Under DDP every
+    rank draws its own shard of the domain and the statistics are then
+    averaged over ranks, so every rank evaluates (and rank 0 saves) the
+    same statistics.
 
     Args:
         domain (str, optional): Domain to calibrate on. Defaults to the
             model's ``eval_domain``.
-        num_batches (int): Batches to average (the paper: about 100).
-        batch_size (int, optional): Defaults to the training dataloader's.
+        num_batches (int): Batches to forward. Defaults to 101 (the
+            reference's ``numBatchesPretrain = 100`` with its loop running
+            batches 0..100).
+        batch_size (int, optional): Images per batch and rank. Defaults to
+            the domain's training batch size (the reference: 8 for the
+            target).
+        mode (str): ``'momentum'`` or ``'cumulative'``.
         seed (int): Seed of the batches drawn.
     """
 
     priority = 'ABOVE_NORMAL'
+    MODES = ('momentum', 'cumulative')
 
     def __init__(self,
                  domain: Optional[str] = None,
-                 num_batches: int = 100,
+                 num_batches: int = 101,
                  batch_size: Optional[int] = None,
+                 mode: str = 'momentum',
                  seed: int = 0) -> None:
         if num_batches < 1:
-            raise ValueError(f'num_batches must be >= 1, got {num_batches}')
+            raise ValueError(f'DomainBNRecalibHook: num_batches must be >= '
+                             f'1, got {num_batches}')
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f'DomainBNRecalibHook: batch_size must be >= 1,'
+                             f' got {batch_size}')
+        if mode not in self.MODES:
+            raise ValueError(f'DomainBNRecalibHook: mode must be one of '
+                             f'{self.MODES}, got {mode!r}')
         self.domain = domain
         self.num_batches = num_batches
         self.batch_size = batch_size
+        self.mode = mode
         self.seed = seed
 
     def after_train_epoch(self, runner) -> None:
@@ -86,7 +110,7 @@ class DomainBNRecalibHook(Hook):
 
     @torch.no_grad()
     def recalibrate(self, runner) -> None:
-        """Reset and re-estimate every BatchNorm layer's statistics."""
+        """Re-estimate every BatchNorm layer's statistics (see ``mode``)."""
         model = _unwrap(runner.model)
         bns: List[_BatchNorm] = [
             m for m in model.modules()
@@ -96,9 +120,10 @@ class DomainBNRecalibHook(Hook):
             return
         momenta = [bn.momentum for bn in bns]
         was_training = model.training
-        for bn in bns:
-            bn.reset_running_stats()
-            bn.momentum = None  # cumulative moving average
+        if self.mode == 'cumulative':
+            for bn in bns:
+                bn.reset_running_stats()
+                bn.momentum = None  # cumulative moving average
         model.train()
         for data in self._loader(runner):
             data = model.data_preprocessor(data, False)
@@ -108,8 +133,9 @@ class DomainBNRecalibHook(Hook):
             all_reduce(bn.running_mean, op='mean')
             all_reduce(bn.running_var, op='mean')
         model.train(was_training)
-        runner.logger.info(f'Re-estimated BatchNorm statistics of {len(bns)} '
-                           'layers on the target domain.')
+        runner.logger.info(
+            f'Re-estimated BatchNorm statistics of {len(bns)} layers on '
+            f'{self.num_batches} target batches ({self.mode}).')
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:

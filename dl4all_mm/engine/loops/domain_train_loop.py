@@ -1,16 +1,26 @@
 """Epoch-based training loop for DL4ALL's interleaved multi-domain steps."""
 import copy
+import math
+import warnings
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Set,
+                    Tuple, Union)
 
 import torch
 from mmengine.dist import all_reduce
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
 
+from .domain_pass_sampler import DomainPassBatchSampler
+
 STRATEGIES = ('joint', 'greedy', 'alternate')
+GREEDY_RULES = ('reference', 'same_batch')
+WARMUP_MODES = ('reference', 'frozen_backbone')
+BEST_LOSS_KEY = 'dl4all_greedy_best_loss'
+_OFFSET_ATTR = '_dl4all_warmup_iter_offset'
 
 
 @LOOPS.register_module()
@@ -21,27 +31,72 @@ class DomainTrainLoop(EpochBasedTrainLoop):
 
     - ``joint`` (DL4ALL Regular/Self): every domain of the batch is forwarded
       separately, the weighted losses are summed, one optimizer step.
-    - ``greedy`` (DL4ALL Greedy): snapshot model and optimizer, step on the
-      source part, and keep that step only if the loss on the target part
-      went down; otherwise restore the snapshot and step on the target part.
-      Every rank takes the same decision (losses are averaged over ranks).
+    - ``greedy`` (DL4ALL Greedy), with ``greedy_rule``:
+
+      - ``'reference'`` (default, the authors' rule): snapshot model and
+        optimizer; step on the source part (the head's loss weight, e.g.
+        0.5, no gradient rescaling: one domain in the step); refresh the
+        BatchNorm running statistics with a no-grad train-mode forward of the
+        target part; forward the target part in train mode and compare its
+        unweighted loss with ``best_loss``, the lowest target loss of any
+        kept iteration of the whole run (``+inf`` at the start, never reset,
+        saved in checkpoints through the message hub). If lower,
+        ``best_loss`` takes it and a second step is taken on that same
+        forward's loss times the head's loss weight, with the head-gradient
+        rescaling of the whole step's batch sizes. Otherwise model and
+        optimizer are restored, BatchNorm is refreshed again and one step is
+        taken on the *unweighted* target loss, without rescaling.
+      - ``'same_batch'``: keep the source step only if the target loss after
+        it is lower than before it, measured on the same target part (both
+        no-grad forwards in train mode replay the same random state, so
+        dropout masks do not decide); otherwise restore and step on the
+        target part.
+
+      Every rank takes the same decision (losses are averaged over ranks);
+      ``greedy_kept`` (1 kept, 0 undone) is logged each iteration.
     - ``alternate``: one optimizer step per domain of the batch, in order.
 
-    The first ``warmup_epochs`` epochs train with the ``frozen`` submodules'
-    gradients dropped before each optimizer step (DL4ALL's warm-up of the
-    heads; the gradients still flow, so DDP needs no unused-parameter
-    search). Iterations are counted per dataloader batch, so ``max_iters``,
-    LR schedulers and the ETA are exact, and a resume from a mid-epoch
-    checkpoint skips the batches already trained (the sampler does not load
-    them) and continues the domain schedule where it stopped.
+    Warm-up (the first ``warmup_epochs`` epochs), with ``warmup_mode``:
+
+    - ``'reference'`` (default, the authors' warm-up): each warm-up epoch is
+      one pass over every domain's training set in turn (source, then
+      target), in domain-pure batches of the sampler's per-domain batch
+      sizes (:class:`DomainPassBatchSampler`, last partial batch dropped);
+      each step updates only the head of its domain, on the domain's
+      unweighted loss, at that head's learning rate; BatchNorm is in train
+      mode. No validation after warm-up epochs. When the warm-up ends the
+      optimizer's state (momentum) is cleared: the main training starts
+      with a fresh optimizer.
+    - ``'frozen_backbone'``: warm-up epochs are ordinary epochs of the
+      strategy with the gradients of the ``frozen`` submodules dropped
+      before each optimizer step (the optimizer state carries over and the
+      epochs are validated).
+
+    Iterations are counted per batch: a reference warm-up epoch has
+    ``sum_d floor(N_d / (B_d * world_size))`` iterations, every other epoch
+    ``len(dataloader)``, and ``max_iters`` is their exact sum, so the ETA,
+    iteration-based checkpoints and schedulers are exact and a resume from a
+    mid-epoch checkpoint skips the batches already trained (the samplers do
+    not load them). Epoch-based schedulers converted to iterations
+    (``convert_to_iter_based=True``) assume ``len(dataloader)`` iterations
+    an epoch; after a reference warm-up of a different length they are
+    shifted so that epoch ``e`` starts where it really starts, which needs
+    them to begin at or after ``warmup_epochs``.
+
+    A parameter scheduler that would begin at or after the end of training
+    (e.g. ``begin=1`` with ``max_epochs=1``) would never act; it is dropped
+    with a warning instead of failing in mmengine.
 
     Args:
         runner (Runner): The runner.
         dataloader (DataLoader | dict): Training dataloader.
         max_epochs (int): Total epochs, warm-up included.
         strategy (str): ``'joint'``, ``'greedy'`` or ``'alternate'``.
-        warmup_epochs (int): Epochs with ``frozen`` modules. Defaults to 0.
-        frozen (sequence of str): Model attributes frozen during warm-up.
+        greedy_rule (str): ``'reference'`` or ``'same_batch'``.
+        warmup_epochs (int): Warm-up epochs. Defaults to 0.
+        warmup_mode (str): ``'reference'`` or ``'frozen_backbone'``.
+        frozen (sequence of str): Model attributes frozen during a
+            ``'frozen_backbone'`` warm-up.
         source_domain (str, optional): Greedy's source. Defaults to the
             model's first domain.
         target_domain (str, optional): Greedy's target. Defaults to the
@@ -55,20 +110,34 @@ class DomainTrainLoop(EpochBasedTrainLoop):
                  dataloader: Union[DataLoader, Dict],
                  max_epochs: int,
                  strategy: str = 'joint',
+                 greedy_rule: str = 'reference',
                  warmup_epochs: int = 0,
+                 warmup_mode: str = 'reference',
                  frozen: Sequence[str] = ('backbone', 'neck'),
                  source_domain: Optional[str] = None,
                  target_domain: Optional[str] = None,
                  **kwargs) -> None:
-        super().__init__(runner, dataloader, max_epochs, **kwargs)
-        if strategy not in STRATEGIES:
-            raise ValueError(f'strategy={strategy!r}; expected one of '
-                             f'{STRATEGIES}')
+        for field, value, allowed in (('strategy', strategy, STRATEGIES),
+                                      ('greedy_rule', greedy_rule,
+                                       GREEDY_RULES),
+                                      ('warmup_mode', warmup_mode,
+                                       WARMUP_MODES)):
+            if value not in allowed:
+                raise ValueError(f'train_cfg.{field}={value!r}; expected one '
+                                 f'of {allowed}')
+        if not isinstance(max_epochs, int) or max_epochs < 1:
+            raise ValueError(f'train_cfg.max_epochs={max_epochs!r} must be '
+                             'an int >= 1')
         if not 0 <= warmup_epochs < max_epochs:
-            raise ValueError(f'warmup_epochs={warmup_epochs} must be in '
-                             f'[0, max_epochs={max_epochs})')
+            raise ValueError(
+                f'train_cfg.warmup_epochs={warmup_epochs} must be in [0, '
+                f'max_epochs={max_epochs}): at least one epoch must train '
+                'after the warm-up; raise max_epochs or lower warmup_epochs')
+        super().__init__(runner, dataloader, max_epochs, **kwargs)
         self.strategy = strategy
+        self.greedy_rule = greedy_rule
         self.warmup_epochs = warmup_epochs
+        self.warmup_mode = warmup_mode
         self.frozen = tuple(frozen)
         domains = list(getattr(self.module, 'domains', []))
         if not domains:
@@ -76,11 +145,20 @@ class DomainTrainLoop(EpochBasedTrainLoop):
                             '(e.g. DomainImageClassifier)')
         self.source_domain = source_domain or domains[0]
         self.target_domain = target_domain or domains[-1]
-        for name in (self.source_domain, self.target_domain):
+        for field, name in (('source_domain', self.source_domain),
+                            ('target_domain', self.target_domain)):
             if name not in domains:
-                raise KeyError(f'Domain {name!r} is not one of the model '
-                               f'heads {domains}')
+                raise KeyError(f'train_cfg.{field}={name!r} is not one of '
+                               f'the model heads {domains}')
+        self._frozen_active = False
+        self._warmup_sampler: Optional[DomainPassBatchSampler] = None
+        self._warmup_loader: Optional[DataLoader] = None
+        if self.reference_warmup:
+            self._warmup_sampler = self._build_warmup_sampler(domains)
+        self._max_iters = self.epoch_start(self._max_epochs)
+        self._converted = self._check_param_schedulers()
 
+    # ------------------------------------------------------------ counting
     @property
     def module(self) -> torch.nn.Module:
         """The model without its distributed wrapper."""
@@ -88,66 +166,210 @@ class DomainTrainLoop(EpochBasedTrainLoop):
         return model.module if is_model_wrapper(model) else model
 
     @property
+    def reference_warmup(self) -> bool:
+        """Whether the warm-up epochs are reference warm-up passes."""
+        return self.warmup_epochs > 0 and self.warmup_mode == 'reference'
+
+    @property
     def in_warmup(self) -> bool:
         """Whether the current epoch is a warm-up epoch."""
         return self._epoch < self.warmup_epochs
+
+    def epoch_length(self, epoch: int) -> int:
+        """Iterations of ``epoch``."""
+        if self.reference_warmup and epoch < self.warmup_epochs:
+            return len(self._warmup_sampler)
+        return len(self.dataloader)
+
+    def epoch_start(self, epoch: int) -> int:
+        """Iterations trained before ``epoch`` starts."""
+        warm = min(epoch, self.warmup_epochs)
+        return sum(self.epoch_length(e) for e in range(warm)) + \
+            (epoch - warm) * len(self.dataloader)
+
+    def _build_warmup_sampler(self,
+                              domains: List[str]) -> DomainPassBatchSampler:
+        batch_sampler = self.dataloader.batch_sampler
+        needed = ('ranges', 'batch_sizes', 'seed', 'rank', 'world_size')
+        if not all(hasattr(batch_sampler, a) for a in needed):
+            raise TypeError(
+                "train_cfg.warmup_mode='reference' needs the training "
+                'dataloader to use a DomainBatchSampler (its per-domain batch '
+                f'sizes), got {type(batch_sampler).__name__}; use '
+                "warmup_mode='frozen_backbone' or warmup_epochs=0")
+        return DomainPassBatchSampler(
+            batch_sampler.ranges,
+            batch_sampler.batch_sizes,
+            [d for d in domains if d in batch_sampler.ranges],
+            seed=batch_sampler.seed,
+            rank=batch_sampler.rank,
+            world_size=batch_sampler.world_size,
+            shuffle=getattr(batch_sampler, 'shuffle', True))
+
+    # ------------------------------------------------------ param schedulers
+    def _check_param_schedulers(self) -> List[int]:
+        """Drop schedulers that would begin after training ends; return the
+        positions of epoch-based schedulers converted to iterations."""
+        scheds = self.runner.param_schedulers
+        if scheds is None:
+            return []
+        if isinstance(scheds, dict) and 'type' not in scheds:
+            groups = {k: list(v) if isinstance(v, (list, tuple)) else [v]
+                      for k, v in scheds.items()}
+        else:
+            groups = {None: list(scheds) if isinstance(
+                scheds, (list, tuple)) else [scheds]}
+        converted: List[int] = []
+        pos = 0
+        for key, group in groups.items():
+            kept = []
+            for i, cfg in enumerate(group):
+                if not isinstance(cfg, dict):
+                    kept.append(cfg)
+                    pos += 1
+                    continue
+                name = f'param_scheduler[{i}] ({cfg.get("type")})'
+                by_epoch = cfg.get('by_epoch', True)
+                unit, limit = ('epoch', self._max_epochs) if by_epoch else (
+                    'iteration', self._max_iters)
+                begin, end = cfg.get('begin', 0), cfg.get('end')
+                if end is not None and end <= begin:
+                    raise ValueError(
+                        f'{name}: end={end} must be larger than '
+                        f'begin={begin}')
+                if begin >= limit:
+                    warnings.warn(
+                        f'{name} begins at {unit} {begin}, at or after '
+                        f'the end of training ({limit} {unit}s with '
+                        f'train_cfg.max_epochs={self._max_epochs}): it would '
+                        'never act and is dropped')
+                    continue
+                if by_epoch and cfg.get('convert_to_iter_based', False) and \
+                        self.reference_warmup and self._warmup_offset():
+                    if begin < self.warmup_epochs:
+                        raise ValueError(
+                            f'{name} (convert_to_iter_based) begins at epoch '
+                            f'{begin}, inside the reference warm-up '
+                            f'(train_cfg.warmup_epochs={self.warmup_epochs}),'
+                            ' whose epochs do not have len(dataloader) '
+                            'iterations; let it begin at epoch >= '
+                            f'{self.warmup_epochs}, make it iteration-based, '
+                            "or use warmup_mode='frozen_backbone'")
+                    converted.append(pos)
+                kept.append(cfg)
+                pos += 1
+            groups[key] = kept
+        self.runner.param_schedulers = groups[None] if None in groups \
+            else groups
+        return converted
+
+    def _warmup_offset(self) -> int:
+        """Iterations by which the warm-up differs from ordinary epochs."""
+        return self.epoch_start(self.warmup_epochs) - \
+            self.warmup_epochs * len(self.dataloader)
+
+    def _shift_converted_schedulers(self) -> None:
+        """Move converted epoch-based schedulers by the warm-up offset (once;
+        a resumed scheduler's state already holds the shift)."""
+        if not self._converted:
+            return
+        scheds = self.runner.param_schedulers
+        flat = [s for group in scheds.values() for s in group] \
+            if isinstance(scheds, dict) else list(scheds)
+        offset = self._warmup_offset()
+        for pos in self._converted:
+            sched = flat[pos]
+            if hasattr(sched, _OFFSET_ATTR):
+                continue
+            sched.begin += offset
+            sched.end += offset
+            setattr(sched, _OFFSET_ATTR, offset)
+
+    # --------------------------------------------------------------- running
+    def run(self) -> torch.nn.Module:
+        """Launch training (no validation after reference warm-up epochs)."""
+        self._shift_converted_schedulers()
+        self.runner.call_hook('before_train')
+        while self._epoch < self._max_epochs and not self.stop_training:
+            warmup_epoch = self.in_warmup
+            self.run_epoch()
+            self._decide_current_val_interval()
+            if warmup_epoch and self.reference_warmup:
+                continue
+            if (self.runner.val_loop is not None
+                    and self._epoch >= self.val_begin
+                    and (self._epoch % self.val_interval == 0
+                         or self._epoch == self._max_epochs)):
+                self.runner.val_loop.run()
+        self.runner.call_hook('after_train')
+        return self.runner.model
 
     def run_epoch(self) -> None:
         """Iterate one epoch, resuming mid-epoch where a checkpoint left."""
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
-        done = self._iter - self._epoch * len(self.dataloader)
-        batch_sampler = self.dataloader.batch_sampler
+        warmup = self.reference_warmup and self.in_warmup
+        loader = self._get_warmup_loader() if warmup else self.dataloader
+        done = self._iter - self.epoch_start(self._epoch)
+        batch_sampler = loader.batch_sampler
         if hasattr(batch_sampler, 'set_epoch'):
             batch_sampler.set_epoch(self._epoch)
         if done > 0 and hasattr(batch_sampler, 'skip'):
             batch_sampler.skip(done)
         else:
             done = 0
-        with self._warmup_context():
-            for idx, data_batch in enumerate(self.dataloader, start=done):
+        self._frozen_active = self.in_warmup and not warmup
+        try:
+            for idx, data_batch in enumerate(loader, start=done):
                 self.run_iter(idx, data_batch)
                 if self.stop_training:
                     break
+        finally:
+            self._frozen_active = False
+        if warmup and self._epoch + 1 == self.warmup_epochs:
+            self._fresh_optimizer()
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1
 
-    @contextmanager
-    def _warmup_context(self) -> Iterator[None]:
-        """Drop the frozen modules' gradients before each optimizer step."""
-        if not self.in_warmup:
-            yield
-            return
-        params = [
-            p for name in self.frozen
-            for p in (getattr(self.module, name, None) or torch.nn.Module()
-                      ).parameters()
-        ]
-        optim_wrapper = self.runner.optim_wrapper
-        step = optim_wrapper.step
+    def _get_warmup_loader(self) -> DataLoader:
+        """The main dataloader's dataset and workers on warm-up batches."""
+        if self._warmup_loader is None:
+            main = self.dataloader
+            kwargs = dict(
+                batch_sampler=self._warmup_sampler,
+                num_workers=main.num_workers,
+                collate_fn=main.collate_fn,
+                pin_memory=main.pin_memory,
+                worker_init_fn=main.worker_init_fn,
+                generator=main.generator)
+            if main.num_workers > 0:
+                kwargs['prefetch_factor'] = main.prefetch_factor
+            self._warmup_loader = DataLoader(main.dataset, **kwargs)
+        return self._warmup_loader
 
-        def step_heads_only(*args, **kwargs):
-            for p in params:
-                p.grad = None
-            return step(*args, **kwargs)
-
-        optim_wrapper.step = step_heads_only
-        try:
-            yield
-        finally:
-            del optim_wrapper.step
+    def _fresh_optimizer(self) -> None:
+        """Clear the optimizer state (momentum) after the warm-up."""
+        optimizer = self.runner.optim_wrapper.optimizer
+        optimizer.state.clear()
+        print_log('Warm-up done: optimizer state cleared', logger='current')
 
     def run_iter(self, idx: int, data_batch: dict) -> None:
         """One iteration: hooks around the strategy's step."""
         self.runner.call_hook(
             'before_train_iter', batch_idx=idx, data_batch=data_batch)
-        if self.strategy == 'joint':
+        if self.reference_warmup and self.in_warmup:
+            outputs = self._warmup_step(data_batch)
+        elif self.strategy == 'joint' and not self._frozen_active:
             outputs = self.runner.model.train_step(
                 data_batch, optim_wrapper=self.runner.optim_wrapper)
+        elif self.strategy == 'joint':
+            outputs = self._step(self._preprocess(data_batch))
         elif self.strategy == 'alternate':
             outputs = self._alternate_step(data_batch)
+        elif self.greedy_rule == 'reference':
+            outputs = self._greedy_reference_step(data_batch)
         else:
-            outputs = self._greedy_step(data_batch)
+            outputs = self._greedy_same_batch_step(data_batch)
         self.runner.call_hook(
             'after_train_iter',
             batch_idx=idx,
@@ -155,9 +377,13 @@ class DomainTrainLoop(EpochBasedTrainLoop):
             outputs=outputs)
         self._iter += 1
 
+    # ----------------------------------------------------------- primitives
+    def _preprocess(self, data_batch: dict) -> dict:
+        return self.module.data_preprocessor(data_batch, True)
+
     def _split(self, data_batch: dict) -> Dict[str, dict]:
         """Preprocess a batch and split it into its domains' parts."""
-        data = self.module.data_preprocessor(data_batch, True)
+        data = self._preprocess(data_batch)
         groups = self.module.domain_groups(data['data_samples'])
         parts = {}
         for domain, idx in groups.items():
@@ -167,26 +393,105 @@ class DomainTrainLoop(EpochBasedTrainLoop):
                 data_samples=[data['data_samples'][i] for i in idx])
         return parts
 
-    def _step(self, data: dict) -> Dict[str, torch.Tensor]:
-        """Forward (through the DDP wrapper if any), backward, step."""
+    def _forward(self, data: dict) -> Tuple[torch.Tensor, dict]:
+        """Loss of ``data`` through the (wrapped) model."""
         model, optim_wrapper = self.runner.model, self.runner.optim_wrapper
         with optim_wrapper.optim_context(model):
             losses = model(**data, mode='loss')
-        loss, log_vars = self.module.parse_losses(losses)
-        optim_wrapper.update_params(loss)
+        return self.module.parse_losses(losses)
+
+    def _update(self,
+                loss: torch.Tensor,
+                only: Optional[Iterable[torch.nn.Parameter]] = None) -> None:
+        """``OptimWrapper.update_params`` that can restrict the step to
+        ``only`` these parameters (and, during a ``'frozen_backbone'``
+        warm-up, drops the frozen modules' gradients) without touching
+        ``optim_wrapper.step``, which the parameter schedulers wrap."""
+        optim_wrapper = self.runner.optim_wrapper
+        optim_wrapper.backward(optim_wrapper.scale_loss(loss))
+        if not optim_wrapper.should_update():
+            return
+        drop: List[torch.nn.Parameter] = []
+        if only is not None:
+            keep: Set[int] = {id(p) for p in only}
+            drop = [p for p in self.module.parameters() if id(p) not in keep]
+        elif self._frozen_active:
+            drop = list(self._frozen_params())
+        for p in drop:
+            p.grad = None
+        optim_wrapper.step()
+        optim_wrapper.zero_grad()
+
+    def _frozen_params(self) -> Iterator[torch.nn.Parameter]:
+        for name in self.frozen:
+            module = getattr(self.module, name, None)
+            if module is not None:
+                yield from module.parameters()
+
+    def _step(self, data: dict) -> Dict[str, torch.Tensor]:
+        """Forward (through the DDP wrapper if any), backward, step."""
+        loss, log_vars = self._forward(data)
+        self._update(loss)
         return log_vars
 
+    @contextmanager
+    def _loss_weight(self, domain: str, value: float) -> Iterator[float]:
+        """Temporarily set the head's loss weight of ``domain``; yields the
+        configured weight."""
+        weights = getattr(self.module.head, 'loss_weights', None)
+        if weights is None:
+            yield 1.0
+            return
+        old = weights[domain]
+        weights[domain] = value
+        try:
+            yield old
+        finally:
+            weights[domain] = old
+
     @torch.no_grad()
-    def _loss_of(self, data: dict) -> torch.Tensor:
-        """Loss on ``data``, leaving BatchNorm buffers as they were."""
-        saved = [b.clone() for b in self.module.buffers()]
-        loss, _ = self.module.parse_losses(
-            self.module(**data, mode='loss'))
-        for buf, old in zip(self.module.buffers(), saved):
-            buf.copy_(old)
-        loss = loss.detach().clone()
-        all_reduce(loss, op='mean')  # every rank takes the same decision
-        return loss
+    def _refresh_bn(self, data: dict) -> None:
+        """A no-grad train-mode forward of ``data``: BatchNorm running
+        statistics take one momentum update with its batch statistics (the
+        reference's ``pretrainBN_singleBatch``)."""
+        with self.runner.optim_wrapper.optim_context(self.runner.model):
+            self.module.extract_feat(data['inputs'])
+
+    # ------------------------------------------------------------- strategies
+    def _warmup_step(self, data_batch: dict) -> Dict[str, torch.Tensor]:
+        """Reference warm-up: the domain's unweighted loss, its head only."""
+        parts = self._split(data_batch)
+        log_vars: Dict[str, torch.Tensor] = {}
+        for domain, part in parts.items():
+            head = self.module.head.task_heads[domain]
+            with self._loss_weight(domain, 1.0), self._grad_only(head):
+                loss, part_vars = self._forward(part)
+            self._update(loss, only=head.parameters())
+            log_vars.update(part_vars)
+        return log_vars
+
+    @contextmanager
+    def _grad_only(self, head: torch.nn.Module) -> Iterator[None]:
+        """Without a distributed wrapper, build the autograd graph for
+        ``head`` only: the other parameters' gradients would be dropped
+        anyway, so the backbone's backward pass is skipped (same update,
+        about a third of the cost). DDP keeps the full backward, since its
+        reducer expects a gradient for every parameter it registered."""
+        if is_model_wrapper(self.runner.model):
+            yield
+            return
+        keep = {id(p) for p in head.parameters()}
+        frozen = [
+            p for p in self.module.parameters()
+            if p.requires_grad and id(p) not in keep
+        ]
+        for p in frozen:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
 
     def _alternate_step(self, data_batch: dict) -> Dict[str, torch.Tensor]:
         log_vars: Dict[str, torch.Tensor] = {}
@@ -194,17 +499,86 @@ class DomainTrainLoop(EpochBasedTrainLoop):
             log_vars.update(self._step(part))
         return log_vars
 
-    def _greedy_step(self, data_batch: dict) -> Dict[str, torch.Tensor]:
+    def _greedy_parts(self, data_batch: dict
+                      ) -> Tuple[Dict[str, dict], Optional[dict],
+                                 Optional[dict]]:
         parts = self._split(data_batch)
-        source = parts.get(self.source_domain)
-        target = parts.get(self.target_domain)
+        return parts, parts.get(self.source_domain), parts.get(
+            self.target_domain)
+
+    @property
+    def best_loss(self) -> float:
+        """Greedy (reference rule): lowest target loss of a kept iteration."""
+        return float(
+            self.runner.message_hub.get_info(BEST_LOSS_KEY, math.inf))
+
+    def _greedy_reference_step(self,
+                               data_batch: dict) -> Dict[str, torch.Tensor]:
+        parts, source, target = self._greedy_parts(data_batch)
+        if source is None or target is None:
+            return self._alternate_step(data_batch)
+        optim_wrapper = self.runner.optim_wrapper
+        head = self.module.head
+        sizes = {d: len(p['data_samples']) for d, p in parts.items()}
+        model_state, optim_state = _snapshot(self.module, optim_wrapper)
+        log_vars = self._step(source)
+        self._refresh_bn(target)
+        with self._loss_weight(self.target_domain, 1.0) as weight:
+            loss, target_vars = self._forward(target)
+        compared = loss.detach().clone()
+        all_reduce(compared, op='mean')  # every rank takes the same decision
+        compared = float(compared)
+        kept = compared < self.best_loss
+        if kept:
+            self.runner.message_hub.update_info(BEST_LOSS_KEY, compared)
+            if getattr(head, 'grad_rescale', False):
+                head.set_domain_batch_sizes(sizes)
+            self._update(loss * weight)
+            target_vars[f'{self.target_domain}_loss'] = \
+                target_vars[f'{self.target_domain}_loss'] * weight
+            log_vars.update(
+                {k: v for k, v in target_vars.items() if k != 'loss'})
+            log_vars['loss'] = log_vars['loss'] + loss.detach() * weight
+        else:
+            del loss
+            self.module.load_state_dict(model_state)
+            optim_wrapper.load_state_dict(optim_state)
+            self._refresh_bn(target)
+            with self._loss_weight(self.target_domain, 1.0):
+                loss, log_vars = self._forward(target)
+            self._update(loss)
+        log_vars['greedy_kept'] = torch.tensor(float(kept))
+        log_vars['greedy_target_loss'] = torch.tensor(compared)
+        log_vars['greedy_best_loss'] = torch.tensor(self.best_loss)
+        return log_vars
+
+    @torch.no_grad()
+    def _loss_of(self, data: dict, rng: Optional[tuple] = None
+                 ) -> torch.Tensor:
+        """Loss on ``data``, leaving BatchNorm buffers and the global random
+        state as they were; ``rng`` (from :func:`_rng_state`) is replayed so
+        that two calls draw the same dropout masks."""
+        saved = [b.clone() for b in self.module.buffers()]
+        with _replayed_rng(rng, data['inputs'].device):
+            loss, _ = self.module.parse_losses(
+                self.module(**data, mode='loss'))
+        for buf, old in zip(self.module.buffers(), saved):
+            buf.copy_(old)
+        loss = loss.detach().clone()
+        all_reduce(loss, op='mean')  # every rank takes the same decision
+        return loss
+
+    def _greedy_same_batch_step(self,
+                                data_batch: dict) -> Dict[str, torch.Tensor]:
+        parts, source, target = self._greedy_parts(data_batch)
         if source is None or target is None:
             return self._alternate_step(data_batch)
         optim_wrapper = self.runner.optim_wrapper
         model_state, optim_state = _snapshot(self.module, optim_wrapper)
-        before = self._loss_of(target)
+        rng = _rng_state(target['inputs'].device)
+        before = self._loss_of(target, rng)
         log_vars = self._step(source)
-        after = self._loss_of(target)
+        after = self._loss_of(target, rng)
         kept = bool(after < before)
         if not kept:
             self.module.load_state_dict(model_state)
@@ -220,3 +594,25 @@ def _snapshot(module: torch.nn.Module, optim_wrapper) -> Tuple[dict, dict]:
     optim_state = copy.deepcopy(optim_wrapper.state_dict())
     return model_state, optim_state
 
+
+def _rng_state(device: torch.device) -> tuple:
+    """The CPU (and ``device``'s CUDA) random state."""
+    cuda = torch.cuda.get_rng_state(device) \
+        if device.type == 'cuda' else None
+    return torch.get_rng_state(), cuda
+
+
+@contextmanager
+def _replayed_rng(state: Optional[tuple],
+                  device: torch.device) -> Iterator[None]:
+    """Run with ``state`` as the random state, restoring the global state
+    afterwards (nothing happens when ``state`` is None)."""
+    if state is None:
+        yield
+        return
+    devices = [device] if device.type == 'cuda' else []
+    with torch.random.fork_rng(devices=devices):
+        torch.set_rng_state(state[0])
+        if state[1] is not None:
+            torch.cuda.set_rng_state(state[1], device)
+        yield

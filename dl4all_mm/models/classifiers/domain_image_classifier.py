@@ -9,6 +9,10 @@ from mmpretrain.structures import DataSample, MultiTaskDataSample
 from ..utils import domain_split_batchnorm
 
 
+#: Values of ``DomainImageClassifier(tensor_output=...)``.
+TENSOR_OUTPUTS = ('eval', 'all', 'feats')
+
+
 @MODELS.register_module()
 class DomainImageClassifier(ImageClassifier):
     """``ImageClassifier`` for DL4ALL's multi-domain training.
@@ -29,12 +33,22 @@ class DomainImageClassifier(ImageClassifier):
     returns ordinary :class:`DataSample` objects, so mmpretrain's datasets,
     metrics, ``tools/test.py`` and inferencers work unchanged on the target.
 
+    ``mode='tensor'`` returns the ``eval_domain`` head's logits, one tensor
+    as from a plain ``ImageClassifier``, so tools that expect one (e.g.
+    mmpretrain's ``vis_cam.py``, ``get_flops.py``, ONNX export) work. With
+    ``tensor_output='all'`` it returns ``{domain: logits}`` of every head,
+    and with ``'feats'`` the backbone/neck features.
+
     Args:
         eval_domain (str, optional): Head used to predict untagged samples.
             Defaults to the head's last domain (the target).
         domain_pure_forward (bool): BatchNorm sees one domain at a time.
         split_batchnorm (bool): Achieve that with one forward and
             per-domain BatchNorm blocks when possible. Defaults to True.
+        tensor_output (str): What ``mode='tensor'`` returns: ``'eval'``
+            (the ``eval_domain`` head's logits, default), ``'all'`` (a
+            ``{domain: logits}`` dict of every head) or ``'feats'`` (the
+            ``extract_feat`` output).
         **kwargs: ``ImageClassifier`` arguments (``backbone``, ``neck``,
             ``head``, ``data_preprocessor``, ...).
     """
@@ -44,7 +58,12 @@ class DomainImageClassifier(ImageClassifier):
                  eval_domain: Optional[str] = None,
                  domain_pure_forward: bool = True,
                  split_batchnorm: bool = True,
+                 tensor_output: str = 'eval',
                  **kwargs) -> None:
+        if tensor_output not in TENSOR_OUTPUTS:
+            raise ValueError(f'DomainImageClassifier: tensor_output='
+                             f'{tensor_output!r}; expected one of '
+                             f'{TENSOR_OUTPUTS}')
         super().__init__(*args, **kwargs)
         if not hasattr(self.head, 'task_heads'):
             raise TypeError('DomainImageClassifier needs a multi-task head '
@@ -57,6 +76,23 @@ class DomainImageClassifier(ImageClassifier):
                            f'the heads {self.domains}')
         self.domain_pure_forward = domain_pure_forward
         self.split_batchnorm = split_batchnorm
+        self.tensor_output = tensor_output
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List] = None,
+                mode: str = 'tensor'):
+        """``ImageClassifier.forward``; ``mode='tensor'`` returns what
+        ``tensor_output`` selects (by default one tensor: the
+        ``eval_domain`` head's logits)."""
+        if mode != 'tensor':
+            return super().forward(inputs, data_samples, mode)
+        feats = self.extract_feat(inputs)
+        if self.tensor_output == 'feats':
+            return feats
+        if self.tensor_output == 'all':
+            return self.head(feats)
+        return self.head.task_heads[self.eval_domain](feats)
 
     def domain_groups(self, data_samples: List[MultiTaskDataSample]
                       ) -> Dict[str, List[int]]:

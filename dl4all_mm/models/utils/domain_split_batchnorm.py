@@ -11,8 +11,16 @@ def _split_bn_forward(self: _BatchNorm, x: torch.Tensor) -> torch.Tensor:
     (``domain_sizes`` None: the plain forward)."""
     forward = self._plain_bn_class.forward
     sizes = self.domain_sizes
-    if sizes is None or not self.training or sum(sizes) != x.size(0):
+    if sizes is None or not self.training:
         return forward(self, x)
+    if sum(sizes) != x.size(0):
+        raise ValueError(
+            f'domain_split_batchnorm: the domain blocks {list(sizes)} add up '
+            f'to {sum(sizes)} rows, but this {type(self).__name__} gets an '
+            f'input of {x.size(0)} rows (shape {tuple(x.shape)}); normalising '
+            'it in one piece would mix the domains. Use '
+            'split_batchnorm=False for a model whose BatchNorm inputs are '
+            'not laid out as (batch, ...)')
     return torch.cat([forward(self, part) for part in x.split(sizes)])
 
 
@@ -53,7 +61,9 @@ def domain_split_batchnorm(modules: Sequence[Optional[torch.nn.Module]],
     (kept afterwards: same parameters, buffers and state_dict keys; deep
     copies keep working), and the context only sets and resets their
     ``domain_sizes`` attribute, which torch.compile can trace (deleting an
-    instance ``forward`` inside a compiled ``train_step`` cannot).
+    instance ``forward`` inside a compiled ``train_step`` cannot). A layer
+    whose input does not have ``sum(sizes)`` rows raises ``ValueError``
+    instead of normalising the domains together.
     """
     bns = [
         m for module in modules if module is not None

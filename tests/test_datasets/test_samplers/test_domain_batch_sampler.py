@@ -29,8 +29,9 @@ class FakeWrapper:
                 return name
 
 
-def build(sizes, rank=0, world_size=1, batch_size=2, **kwargs):
-    dataset = FakeWrapper(sizes)
+def build(sizes, rank=0, world_size=1, batch_size=2, main_domain=None,
+          **kwargs):
+    dataset = FakeWrapper(sizes, main_domain)
     with patch(f'{MODULE}.get_dist_info', return_value=(rank, world_size)):
         sampler = DefaultSampler(dataset, shuffle=False)
         return DomainBatchSampler(sampler, batch_size, seed=7, **kwargs)
@@ -104,6 +105,51 @@ class TestDomainBatchSampler(TestCase):
                                    epoch_length='longest')))
         with self.assertRaisesRegex(KeyError, 'missing'):
             build(dict(source=30, target=10), batch_sizes=dict(source=3))
+
+    def test_main_fixed_batch_sizes(self):
+        # target (main) keeps 8; source ceil(8 * 1000 / 300) = ceil(26.67)
+        sampler = build(dict(source=1000, target=300), batch_size=8,
+                        batch_sizes='main_fixed')
+        self.assertEqual(sampler.batch_sizes, dict(source=27, target=8))
+        batch = next(iter(sampler))
+        self.assertEqual(
+            domains(sampler.dataset, batch), ['source'] * 27 + ['target'] * 8)
+        # an exact multiple is not rounded up; the source then runs out
+        # with the target (epoch 'main' = 'longest' = 'shortest')
+        sampler = build(dict(source=96, target=32), batch_size=8,
+                        batch_sizes='main_fixed')
+        self.assertEqual(sampler.batch_sizes, dict(source=24, target=8))
+        self.assertEqual(len(sampler), 4)
+        self.assertEqual(
+            len(build(dict(source=96, target=32), batch_size=8,
+                      batch_sizes='main_fixed', epoch_length='shortest')), 4)
+        # a smaller other domain gets a smaller batch, at least 1
+        sampler = build(dict(source=5, target=300), batch_size=8,
+                        batch_sizes='main_fixed')
+        self.assertEqual(sampler.batch_sizes, dict(source=1, target=8))
+        # the dataset's main_domain decides, not the domain order
+        sampler = build(dict(source=1000, target=300), batch_size=8,
+                        batch_sizes='main_fixed', main_domain='source')
+        self.assertEqual(sampler.batch_sizes, dict(source=8, target=3))
+
+    def test_largest_fixed_batch_sizes(self):
+        # the reference's computeBatchSize: the longer set keeps 8, the
+        # shorter one gets 8 * N / N_longest, rounded up for the target
+        sampler = build(dict(source=9894, target=7463), batch_size=8,
+                        batch_sizes='largest_fixed')
+        self.assertEqual(sampler.batch_sizes, dict(source=8, target=7))
+        # ... and down for the source (8 * 7463 / 9894 = 6.03)
+        sampler = build(dict(source=7463, target=9894), batch_size=8,
+                        batch_sizes='largest_fixed')
+        self.assertEqual(sampler.batch_sizes, dict(source=6, target=8))
+        sampler = build(dict(source=50, target=50), batch_size=8,
+                        batch_sizes='largest_fixed')
+        self.assertEqual(sampler.batch_sizes, dict(source=8, target=8))
+        sampler = build(dict(source=10, target=1000), batch_size=8,
+                        batch_sizes='largest_fixed')
+        self.assertEqual(sampler.batch_sizes, dict(source=1, target=8))
+        with self.assertRaisesRegex(ValueError, 'main_fixed'):
+            build(dict(source=10, target=10), batch_sizes='fixed')
 
     def test_ranks_identical_schedule_disjoint_indices(self):
         sizes = dict(source=23, target=9)

@@ -13,7 +13,8 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 import dl4all_mm  # noqa: F401
 from dl4all_mm.engine.hooks import FiniteLossHook
-from dl4all_mm.engine.hooks.finite_loss_hook import NonFiniteLossError
+from dl4all_mm.engine.hooks.finite_loss_hook import (NonFiniteLossError,
+                                                     _non_finite)
 from tests.test_reliability import tiny_runner
 
 
@@ -71,9 +72,15 @@ def _fake_runner(amp: bool = False):
 
 def test_finite_losses_pass_and_other_keys_are_ignored():
     hook = FiniteLossHook()
+    runner = _fake_runner()
+    hook._bad_streak = 3
     outputs = dict(loss=torch.tensor(1.0), source_loss=torch.tensor(0.5),
                    accuracy=torch.tensor(math.nan))
-    hook.after_train_iter(_fake_runner(), 0, None, outputs)
+    assert hook.after_train_iter(runner, 0, None, outputs) is None
+    # a finite step resets the streak; the NaN accuracy is not a loss
+    assert hook._bad_streak == 0
+    assert _non_finite(outputs) == {}
+    assert _non_finite(dict(target_loss=torch.tensor(math.nan))) != {}
 
 
 @pytest.mark.parametrize('value', [math.inf, -math.inf, math.nan])

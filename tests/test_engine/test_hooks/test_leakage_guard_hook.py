@@ -70,8 +70,19 @@ def test_identical_image_in_test(tmp_path, root):
 
 def test_only_selected_splits_and_checks(tmp_path, root):
     _append(root, 'target_test.txt', 'target/train_3.png 1')
-    _runner(tmp_path, root, splits=['val']).train()
-    _runner(tmp_path / 'b', root, checks=['id']).train()
+    # the leak is in the test split: a guard of 'val' only, or of ids only
+    # (these files carry no patient id), lets training run to the end
+    runner = _runner(tmp_path, root, splits=['val'])
+    runner.train()
+    assert runner.iter == 5
+    runner = _runner(tmp_path / 'b', root, checks=['id'])
+    runner.train()
+    assert runner.iter == 5
+    # ... while guarding 'test' by path stops it before the first step
+    runner = _runner(tmp_path / 'c', root, splits=['test'], checks=['path'])
+    with pytest.raises(DataLeakageError, match='train vs test'):
+        runner.train()
+    assert runner.iter == 0
 
 
 def test_override_warns_and_trains(tmp_path, root):

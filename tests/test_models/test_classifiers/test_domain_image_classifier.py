@@ -1,3 +1,4 @@
+import copy
 from unittest import TestCase
 from unittest.mock import patch
 
@@ -134,3 +135,40 @@ class TestDomainImageClassifier(TestCase):
                             in_channels=64))
         with self.assertRaisesRegex(KeyError, "domain 'elsewhere'"):
             build().loss(self.inputs[:1], [tagged('elsewhere', 0)])
+
+
+class TestInterleavedLoss(TestCase):
+
+    def test_interleaved_batch_equals_per_domain_forwards(self):
+        """Rows S, T, S, T, T (non-contiguous): the loss and gradients
+        equal those of one forward per domain, each on its own rows."""
+        torch.manual_seed(0)
+        inputs = torch.rand(5, 3, 16, 16)
+        order = ['source', 'target', 'source', 'target', 'target']
+        labels = [0, 1, 2, 0, 1]
+        data = [tagged(d, y) for d, y in zip(order, labels)]
+        model = build().train()
+        ref = copy.deepcopy(model)
+        losses = model.loss(inputs, data)
+        self.assertEqual({k for k in losses if 'loss' in k},
+                         {'source_loss', 'target_loss'})
+        (losses['source_loss'] + losses['target_loss']).backward()
+        # per-domain forwards through the plain model, by hand
+        want = {}
+        for d in ('source', 'target'):
+            idx = [i for i, o in enumerate(order) if o == d]
+            feats = ref.extract_feat(inputs[idx])
+            head = ref.head.task_heads[d]
+            score = head(feats)
+            ce = torch.nn.functional.cross_entropy(
+                score, torch.tensor([labels[i] for i in idx]))
+            want[f'{d}_loss'] = ref.head.loss_weights[d] * ce
+        for key, value in want.items():
+            torch.testing.assert_close(losses[key], value, msg=key)
+        sum(want.values()).backward()
+        for (name, p), q in zip(model.named_parameters(),
+                                ref.parameters()):
+            torch.testing.assert_close(p.grad, q.grad, rtol=1e-4,
+                                       atol=1e-6, msg=name)
+        for (name, b), c in zip(model.named_buffers(), ref.buffers()):
+            torch.testing.assert_close(b, c, msg=name)

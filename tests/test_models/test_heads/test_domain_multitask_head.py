@@ -122,3 +122,42 @@ class TestDomainMultiTaskHead(TestCase):
                        [[0, 3], [1], 1, 0])
         losses = head.loss(self.feats, data)
         self.assertGreater(losses['source_loss'].item(), 0)
+
+    def test_multilabel_source_loss_hand_computed(self):
+        """The Regular source head: weighted MultiLabelSoftMarginLoss times
+        the domain's loss weight; the target: weighted cross-entropy."""
+        w_src, w_tgt = [1.0, 2.0, 0.5, 4.0, 1.5], [3.0, 0.5]
+        head = MODELS.build(
+            dict(
+                type='DomainMultiTaskHead',
+                loss_weights=dict(source=0.3, target=0.7),
+                task_heads=dict(
+                    source=dict(
+                        type='MultiLabelLinearClsHead',
+                        num_classes=5,
+                        in_channels=4,
+                        loss=dict(type='MultiLabelSoftMarginLoss',
+                                  class_weight=w_src)),
+                    target=dict(
+                        type='LinearClsHead', num_classes=2, in_channels=4,
+                        loss=dict(type='WeightedCrossEntropyLoss',
+                                  class_weight=w_tgt)))))
+        data = samples(['source', 'source', 'target', 'target'],
+                       [[0, 3], [1], 1, 0])
+        losses = head.loss(self.feats, data)
+        src, tgt = head.task_heads['source'], head.task_heads['target']
+        with torch.no_grad():
+            x = self.feats[0]
+            # hand computation from the heads' linear layers
+            z = x[:2] @ src.fc.weight.T + src.fc.bias
+            y = torch.tensor([[1., 0, 0, 1, 0], [0, 1, 0, 0, 0]])
+            per = -(y * torch.log(torch.sigmoid(z)) +
+                    (1 - y) * torch.log(1 - torch.sigmoid(z)))
+            want_src = 0.3 * (per * torch.tensor(w_src)).mean(1).mean()
+            zt = x[2:] @ tgt.fc.weight.T + tgt.fc.bias
+            logp = torch.log_softmax(zt, 1)
+            ce = torch.stack([-logp[0, 1], -logp[1, 0]])
+            wy = torch.tensor([w_tgt[1], w_tgt[0]])
+            want_tgt = 0.7 * (wy * ce).sum() / wy.sum()
+        torch.testing.assert_close(losses['source_loss'], want_src)
+        torch.testing.assert_close(losses['target_loss'], want_tgt)
