@@ -12,7 +12,8 @@ MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 # Python: $PYTHON; else `python` of an activated virtualenv/conda env; else
 # the repository's .venv (made by `make install`); else `python` on PATH.
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "$PYTHON$VIRTUAL_ENV$CONDA_PREFIX" ] && [ -x "$ROOT/.venv/bin/python" ]; then
+if [ -z "$PYTHON$VIRTUAL_ENV$CONDA_PREFIX" ] \
+        && [ -x "$ROOT/.venv/bin/python" ]; then
     PYTHON="$ROOT/.venv/bin/python"
 fi
 PYTHON=${PYTHON:-python}
