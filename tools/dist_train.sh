@@ -10,14 +10,8 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 
-# Python: $PYTHON; else `python` of an activated virtualenv/conda env; else
-# the repository's .venv (made by `make install`); else `python` on PATH.
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "$PYTHON$VIRTUAL_ENV$CONDA_PREFIX" ] \
-        && [ -x "$ROOT/.venv/bin/python" ]; then
-    PYTHON="$ROOT/.venv/bin/python"
-fi
-PYTHON=${PYTHON:-python}
+# $PYTHON, an activated env's python, or the repository's .venv.
+source "$(dirname "$0")/find_python.sh"
 
 PYTHONPATH="$ROOT":$PYTHONPATH \
 "$PYTHON" -m torch.distributed.run \

@@ -13,14 +13,8 @@ CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
 
-# Python: $PYTHON; else `python` of an activated virtualenv/conda env; else
-# the repository's .venv (made by `make install`); else `python` on PATH.
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "$PYTHON$VIRTUAL_ENV$CONDA_PREFIX" ] \
-        && [ -x "$ROOT/.venv/bin/python" ]; then
-    PYTHON="$ROOT/.venv/bin/python"
-fi
-PYTHON=${PYTHON:-python}
+# $PYTHON, an activated env's python, or the repository's .venv.
+source "$(dirname "$0")/find_python.sh"
 
 PYTHONPATH="$ROOT":$PYTHONPATH \
 srun -p ${PARTITION} \

@@ -1,14 +1,15 @@
 """Class-weighted multi-label soft-margin loss (torch semantics)."""
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from .class_weighted_loss import ClassWeightedLoss
+
 
 @MODELS.register_module()
-class MultiLabelSoftMarginLoss(nn.Module):
+class MultiLabelSoftMarginLoss(ClassWeightedLoss):
     """``torch.nn.MultiLabelSoftMarginLoss`` for mmpretrain's multi-label
     heads (``MultiLabelLinearClsHead``, ...).
 
@@ -33,18 +34,6 @@ class MultiLabelSoftMarginLoss(nn.Module):
         reduction (str): ``'mean'`` (over samples), ``'sum'`` or ``'none'``.
     """
 
-    def __init__(self,
-                 class_weight: Optional[Sequence[float]] = None,
-                 loss_weight: float = 1.0,
-                 reduction: str = 'mean') -> None:
-        super().__init__()
-        if reduction not in ('mean', 'sum', 'none'):
-            raise ValueError(f'MultiLabelSoftMarginLoss: reduction must be '
-                             f"'mean', 'sum' or 'none', got {reduction!r}")
-        self.class_weight = class_weight
-        self.loss_weight = loss_weight
-        self.reduction = reduction
-
     def forward(self,
                 cls_score: torch.Tensor,
                 label: torch.Tensor,
@@ -65,12 +54,8 @@ class MultiLabelSoftMarginLoss(nn.Module):
         label = label.to(cls_score.dtype)
         per_class = -(label * F.logsigmoid(cls_score) +
                       (1 - label) * F.logsigmoid(-cls_score))
-        if self.class_weight is not None:
-            class_weight = cls_score.new_tensor(self.class_weight)
-            if class_weight.numel() != cls_score.size(-1):
-                raise ValueError(
-                    f'MultiLabelSoftMarginLoss: {class_weight.numel()} class'
-                    f' weights for {cls_score.size(-1)} classes')
+        class_weight = self.class_weight_like(cls_score)
+        if class_weight is not None:
             per_class = per_class * class_weight
         loss = per_class.mean(dim=-1)
         if weight is not None:

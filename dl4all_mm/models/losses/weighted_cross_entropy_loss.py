@@ -1,14 +1,15 @@
 """Class-weighted softmax cross-entropy with torch's weighted mean."""
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from .class_weighted_loss import ClassWeightedLoss
+
 
 @MODELS.register_module()
-class WeightedCrossEntropyLoss(nn.Module):
+class WeightedCrossEntropyLoss(ClassWeightedLoss):
     """``torch.nn.CrossEntropyLoss(weight=...)`` for mmpretrain's heads.
 
     With per-class weights ``w`` and hard labels ``y_i`` the mean is the
@@ -32,18 +33,6 @@ class WeightedCrossEntropyLoss(nn.Module):
             ``'none'``.
     """
 
-    def __init__(self,
-                 class_weight: Optional[Sequence[float]] = None,
-                 loss_weight: float = 1.0,
-                 reduction: str = 'mean') -> None:
-        super().__init__()
-        if reduction not in ('mean', 'sum', 'none'):
-            raise ValueError(f'WeightedCrossEntropyLoss: reduction must be '
-                             f"'mean', 'sum' or 'none', got {reduction!r}")
-        self.class_weight = class_weight
-        self.loss_weight = loss_weight
-        self.reduction = reduction
-
     def forward(self,
                 cls_score: torch.Tensor,
                 label: torch.Tensor,
@@ -57,13 +46,7 @@ class WeightedCrossEntropyLoss(nn.Module):
         if weight is not None:
             raise ValueError('WeightedCrossEntropyLoss does not take sample '
                              'weights; use class_weight')
-        class_weight = None
-        if self.class_weight is not None:
-            class_weight = cls_score.new_tensor(self.class_weight)
-            if class_weight.numel() != cls_score.size(-1):
-                raise ValueError(
-                    f'WeightedCrossEntropyLoss: {class_weight.numel()} class'
-                    f' weights for {cls_score.size(-1)} classes')
+        class_weight = self.class_weight_like(cls_score)
         if label.dim() == cls_score.dim():
             label = label.to(cls_score.dtype)  # probabilities
         else:
