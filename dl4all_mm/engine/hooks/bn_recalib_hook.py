@@ -72,6 +72,9 @@ class DomainBNRecalibHook(Hook):
     def after_train_epoch(self, runner) -> None:
         """Recalibrate when a validation follows or training ends."""
         loop = runner.train_loop
+        if getattr(loop, 'reference_warmup', False) and \
+                loop.epoch < loop.warmup_epochs:
+            return  # a reference warm-up epoch: no validation follows
         epoch = loop.epoch + 1
         validates = (runner.val_loop is not None and epoch >= loop.val_begin
                      and epoch % loop.val_interval == 0)

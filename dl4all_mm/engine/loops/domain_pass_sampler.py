@@ -1,5 +1,5 @@
 """Batches for DL4ALL's reference warm-up: one pass over each domain."""
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from torch.utils.data import Sampler
@@ -28,6 +28,8 @@ class DomainPassBatchSampler(Sampler):
         rank (int): This rank. Defaults to 0.
         world_size (int): Number of ranks. Defaults to 1.
         shuffle (bool): Shuffle each domain. Defaults to True.
+        sampler (Sampler, optional): The main loader's sampler, exposed as
+            ``sampler`` for mmengine's ``DistSamplerSeedHook``.
     """
 
     def __init__(self,
@@ -37,7 +39,8 @@ class DomainPassBatchSampler(Sampler):
                  seed: int,
                  rank: int = 0,
                  world_size: int = 1,
-                 shuffle: bool = True) -> None:
+                 shuffle: bool = True,
+                 sampler: Optional[Sampler] = None) -> None:
         missing = [d for d in domains if d not in ranges or d not in
                    batch_sizes]
         if missing:
@@ -51,6 +54,9 @@ class DomainPassBatchSampler(Sampler):
         self.rank = rank
         self.world_size = world_size
         self.shuffle = shuffle
+        # the main loader's sampler: mmengine's DistSamplerSeedHook sets its
+        # epoch through ``batch_sampler.sampler`` (nothing else uses it)
+        self.sampler = sampler
         self.epoch = 0
         self._skip = 0
 

@@ -151,6 +151,10 @@ class DomainTrainLoop(EpochBasedTrainLoop):
                 raise KeyError(f'train_cfg.{field}={name!r} is not one of '
                                f'the model heads {domains}')
         self._frozen_active = False
+        # the main (paired) dataloader; ``self.dataloader`` points at the
+        # warm-up loader during reference warm-up epochs, so the logger's
+        # "[epoch][iter/len]" and every hook see the epoch's real loader
+        self._main_loader = self.dataloader
         self._warmup_sampler: Optional[DomainPassBatchSampler] = None
         self._warmup_loader: Optional[DataLoader] = None
         if self.reference_warmup:
@@ -179,13 +183,13 @@ class DomainTrainLoop(EpochBasedTrainLoop):
         """Iterations of ``epoch``."""
         if self.reference_warmup and epoch < self.warmup_epochs:
             return len(self._warmup_sampler)
-        return len(self.dataloader)
+        return len(self._main_loader)
 
     def epoch_start(self, epoch: int) -> int:
         """Iterations trained before ``epoch`` starts."""
         warm = min(epoch, self.warmup_epochs)
         return sum(self.epoch_length(e) for e in range(warm)) + \
-            (epoch - warm) * len(self.dataloader)
+            (epoch - warm) * len(self._main_loader)
 
     def _build_warmup_sampler(self,
                               domains: List[str]) -> DomainPassBatchSampler:
@@ -204,7 +208,8 @@ class DomainTrainLoop(EpochBasedTrainLoop):
             seed=batch_sampler.seed,
             rank=batch_sampler.rank,
             world_size=batch_sampler.world_size,
-            shuffle=getattr(batch_sampler, 'shuffle', True))
+            shuffle=getattr(batch_sampler, 'shuffle', True),
+            sampler=getattr(batch_sampler, 'sampler', None))
 
     # ------------------------------------------------------ param schedulers
     def _check_param_schedulers(self) -> List[int]:
@@ -266,7 +271,7 @@ class DomainTrainLoop(EpochBasedTrainLoop):
     def _warmup_offset(self) -> int:
         """Iterations by which the warm-up differs from ordinary epochs."""
         return self.epoch_start(self.warmup_epochs) - \
-            self.warmup_epochs * len(self.dataloader)
+            self.warmup_epochs * len(self._main_loader)
 
     def _shift_converted_schedulers(self) -> None:
         """Move converted epoch-based schedulers by the warm-up offset (once;
@@ -305,36 +310,43 @@ class DomainTrainLoop(EpochBasedTrainLoop):
         return self.runner.model
 
     def run_epoch(self) -> None:
-        """Iterate one epoch, resuming mid-epoch where a checkpoint left."""
-        self.runner.call_hook('before_train_epoch')
-        self.runner.model.train()
+        """Iterate one epoch, resuming mid-epoch where a checkpoint left.
+
+        During a reference warm-up epoch ``self.dataloader`` (what hooks and
+        the logger see as ``runner.train_dataloader``) is the warm-up loader.
+        """
         warmup = self.reference_warmup and self.in_warmup
-        loader = self._get_warmup_loader() if warmup else self.dataloader
-        done = self._iter - self.epoch_start(self._epoch)
-        batch_sampler = loader.batch_sampler
-        if hasattr(batch_sampler, 'set_epoch'):
-            batch_sampler.set_epoch(self._epoch)
-        if done > 0 and hasattr(batch_sampler, 'skip'):
-            batch_sampler.skip(done)
-        else:
-            done = 0
-        self._frozen_active = self.in_warmup and not warmup
+        loader = self._get_warmup_loader() if warmup else self._main_loader
+        self.dataloader = loader
         try:
+            self.runner.call_hook('before_train_epoch')
+            self.runner.model.train()
+            done = self._iter - self.epoch_start(self._epoch)
+            batch_sampler = loader.batch_sampler
+            if hasattr(batch_sampler, 'set_epoch'):
+                batch_sampler.set_epoch(self._epoch)
+            if done > 0 and hasattr(batch_sampler, 'skip'):
+                batch_sampler.skip(done)
+            else:
+                done = 0
+            self._frozen_active = self.in_warmup and not warmup
             for idx, data_batch in enumerate(loader, start=done):
                 self.run_iter(idx, data_batch)
                 if self.stop_training:
                     break
+            self._frozen_active = False
+            if warmup and self._epoch + 1 == self.warmup_epochs:
+                self._fresh_optimizer()
+            self.runner.call_hook('after_train_epoch')
         finally:
             self._frozen_active = False
-        if warmup and self._epoch + 1 == self.warmup_epochs:
-            self._fresh_optimizer()
-        self.runner.call_hook('after_train_epoch')
+            self.dataloader = self._main_loader
         self._epoch += 1
 
     def _get_warmup_loader(self) -> DataLoader:
         """The main dataloader's dataset and workers on warm-up batches."""
         if self._warmup_loader is None:
-            main = self.dataloader
+            main = self._main_loader
             kwargs = dict(
                 batch_sampler=self._warmup_sampler,
                 num_workers=main.num_workers,

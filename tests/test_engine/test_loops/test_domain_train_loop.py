@@ -287,9 +287,26 @@ class TestWarmupAndSchedulers(TestCase):
                 momentum.append(len(runner.optim_wrapper.optimizer.state))
 
         runner.register_hook(Momentum(), priority='HIGHEST')
+        lengths = []  # what the logger's "[epoch][i/len]" divides by
+
+        class Lengths(Hook):
+
+            def before_train_epoch(self, runner):
+                lengths.append(len(runner.train_dataloader))
+
+        runner.register_hook(Lengths())
+        recalibrated = []
+        runner.register_custom_hooks(
+            [dict(type='DomainBNRecalibHook', num_batches=1)])
+        bn_hook = [h for h in runner.hooks
+                   if type(h).__name__ == 'DomainBNRecalibHook'][0]
+        bn_hook.recalibrate = lambda runner: recalibrated.append(
+            runner.epoch)
         runner.train()
         self.assertEqual(runner.iter, 16)
         self.assertEqual(validated, [2])  # not after the warm-up epoch
+        self.assertEqual(lengths, [11, 5])
+        self.assertEqual(recalibrated, [1])  # only before the validation
         self.assertEqual(momentum[0], 0)  # fresh optimizer after warm-up
         self.assertGreater(momentum[1], 0)
 
