@@ -1,13 +1,9 @@
 """Epoch-based training loop for DL4ALL's interleaved multi-domain steps."""
-import copy
-import math
-import warnings
 from contextlib import contextmanager
 from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Set,
                     Tuple, Union)
 
 import torch
-from mmengine.dist import all_reduce
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
@@ -15,16 +11,16 @@ from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
 
 from .domain_pass_sampler import DomainPassBatchSampler
+from .greedy_steps import GREEDY_RULES, GreedyStepsMixin
+from .scheduler_checks import SchedulerChecksMixin
 
 STRATEGIES = ('joint', 'greedy', 'alternate')
-GREEDY_RULES = ('reference', 'same_batch')
 WARMUP_MODES = ('reference', 'frozen_backbone')
-BEST_LOSS_KEY = 'dl4all_greedy_best_loss'
-_OFFSET_ATTR = '_dl4all_warmup_iter_offset'
 
 
 @LOOPS.register_module()
-class DomainTrainLoop(EpochBasedTrainLoop):
+class DomainTrainLoop(GreedyStepsMixin, SchedulerChecksMixin,
+                      EpochBasedTrainLoop):
     """Train on domain batches from a :class:`DomainBatchSampler`.
 
     Strategies (what one dataloader batch, i.e. one iteration, does):
@@ -210,85 +206,6 @@ class DomainTrainLoop(EpochBasedTrainLoop):
             world_size=batch_sampler.world_size,
             shuffle=getattr(batch_sampler, 'shuffle', True),
             sampler=getattr(batch_sampler, 'sampler', None))
-
-    # ------------------------------------------------------ param schedulers
-    def _check_param_schedulers(self) -> List[int]:
-        """Drop schedulers that would begin after training ends; return the
-        positions of epoch-based schedulers converted to iterations."""
-        scheds = self.runner.param_schedulers
-        if scheds is None:
-            return []
-        if isinstance(scheds, dict) and 'type' not in scheds:
-            groups = {k: list(v) if isinstance(v, (list, tuple)) else [v]
-                      for k, v in scheds.items()}
-        else:
-            groups = {None: list(scheds) if isinstance(
-                scheds, (list, tuple)) else [scheds]}
-        converted: List[int] = []
-        pos = 0
-        for key, group in groups.items():
-            kept = []
-            for i, cfg in enumerate(group):
-                if not isinstance(cfg, dict):
-                    kept.append(cfg)
-                    pos += 1
-                    continue
-                name = f'param_scheduler[{i}] ({cfg.get("type")})'
-                by_epoch = cfg.get('by_epoch', True)
-                unit, limit = ('epoch', self._max_epochs) if by_epoch else (
-                    'iteration', self._max_iters)
-                begin, end = cfg.get('begin', 0), cfg.get('end')
-                if end is not None and end <= begin:
-                    raise ValueError(
-                        f'{name}: end={end} must be larger than '
-                        f'begin={begin}')
-                if begin >= limit:
-                    warnings.warn(
-                        f'{name} begins at {unit} {begin}, at or after '
-                        f'the end of training ({limit} {unit}s with '
-                        f'train_cfg.max_epochs={self._max_epochs}): it would '
-                        'never act and is dropped')
-                    continue
-                if by_epoch and cfg.get('convert_to_iter_based', False) and \
-                        self.reference_warmup and self._warmup_offset():
-                    if begin < self.warmup_epochs:
-                        raise ValueError(
-                            f'{name} (convert_to_iter_based) begins at epoch '
-                            f'{begin}, inside the reference warm-up '
-                            f'(train_cfg.warmup_epochs={self.warmup_epochs}),'
-                            ' whose epochs do not have len(dataloader) '
-                            'iterations; let it begin at epoch >= '
-                            f'{self.warmup_epochs}, make it iteration-based, '
-                            "or use warmup_mode='frozen_backbone'")
-                    converted.append(pos)
-                kept.append(cfg)
-                pos += 1
-            groups[key] = kept
-        self.runner.param_schedulers = groups[None] if None in groups \
-            else groups
-        return converted
-
-    def _warmup_offset(self) -> int:
-        """Iterations by which the warm-up differs from ordinary epochs."""
-        return self.epoch_start(self.warmup_epochs) - \
-            self.warmup_epochs * len(self._main_loader)
-
-    def _shift_converted_schedulers(self) -> None:
-        """Move converted epoch-based schedulers by the warm-up offset (once;
-        a resumed scheduler's state already holds the shift)."""
-        if not self._converted:
-            return
-        scheds = self.runner.param_schedulers
-        flat = [s for group in scheds.values() for s in group] \
-            if isinstance(scheds, dict) else list(scheds)
-        offset = self._warmup_offset()
-        for pos in self._converted:
-            sched = flat[pos]
-            if hasattr(sched, _OFFSET_ATTR):
-                continue
-            sched.begin += offset
-            sched.end += offset
-            setattr(sched, _OFFSET_ATTR, offset)
 
     # --------------------------------------------------------------- running
     def run(self) -> torch.nn.Module:
@@ -510,121 +427,3 @@ class DomainTrainLoop(EpochBasedTrainLoop):
         for part in self._split(data_batch).values():
             log_vars.update(self._step(part))
         return log_vars
-
-    def _greedy_parts(self, data_batch: dict
-                      ) -> Tuple[Dict[str, dict], Optional[dict],
-                                 Optional[dict]]:
-        parts = self._split(data_batch)
-        return parts, parts.get(self.source_domain), parts.get(
-            self.target_domain)
-
-    @property
-    def best_loss(self) -> float:
-        """Greedy (reference rule): lowest target loss of a kept iteration."""
-        return float(
-            self.runner.message_hub.get_info(BEST_LOSS_KEY, math.inf))
-
-    def _greedy_reference_step(self,
-                               data_batch: dict) -> Dict[str, torch.Tensor]:
-        parts, source, target = self._greedy_parts(data_batch)
-        if source is None or target is None:
-            return self._alternate_step(data_batch)
-        optim_wrapper = self.runner.optim_wrapper
-        head = self.module.head
-        sizes = {d: len(p['data_samples']) for d, p in parts.items()}
-        model_state, optim_state = _snapshot(self.module, optim_wrapper)
-        log_vars = self._step(source)
-        self._refresh_bn(target)
-        with self._loss_weight(self.target_domain, 1.0) as weight:
-            loss, target_vars = self._forward(target)
-        compared = loss.detach().clone()
-        all_reduce(compared, op='mean')  # every rank takes the same decision
-        compared = float(compared)
-        kept = compared < self.best_loss
-        if kept:
-            self.runner.message_hub.update_info(BEST_LOSS_KEY, compared)
-            if getattr(head, 'grad_rescale', False):
-                head.set_domain_batch_sizes(sizes)
-            self._update(loss * weight)
-            target_vars[f'{self.target_domain}_loss'] = \
-                target_vars[f'{self.target_domain}_loss'] * weight
-            log_vars.update(
-                {k: v for k, v in target_vars.items() if k != 'loss'})
-            log_vars['loss'] = log_vars['loss'] + loss.detach() * weight
-        else:
-            del loss
-            self.module.load_state_dict(model_state)
-            optim_wrapper.load_state_dict(optim_state)
-            self._refresh_bn(target)
-            with self._loss_weight(self.target_domain, 1.0):
-                loss, log_vars = self._forward(target)
-            self._update(loss)
-        log_vars['greedy_kept'] = torch.tensor(float(kept))
-        log_vars['greedy_target_loss'] = torch.tensor(compared)
-        log_vars['greedy_best_loss'] = torch.tensor(self.best_loss)
-        return log_vars
-
-    @torch.no_grad()
-    def _loss_of(self, data: dict, rng: Optional[tuple] = None
-                 ) -> torch.Tensor:
-        """Loss on ``data``, leaving BatchNorm buffers and the global random
-        state as they were; ``rng`` (from :func:`_rng_state`) is replayed so
-        that two calls draw the same dropout masks."""
-        saved = [b.clone() for b in self.module.buffers()]
-        with _replayed_rng(rng, data['inputs'].device):
-            loss, _ = self.module.parse_losses(
-                self.module(**data, mode='loss'))
-        for buf, old in zip(self.module.buffers(), saved):
-            buf.copy_(old)
-        loss = loss.detach().clone()
-        all_reduce(loss, op='mean')  # every rank takes the same decision
-        return loss
-
-    def _greedy_same_batch_step(self,
-                                data_batch: dict) -> Dict[str, torch.Tensor]:
-        parts, source, target = self._greedy_parts(data_batch)
-        if source is None or target is None:
-            return self._alternate_step(data_batch)
-        optim_wrapper = self.runner.optim_wrapper
-        model_state, optim_state = _snapshot(self.module, optim_wrapper)
-        rng = _rng_state(target['inputs'].device)
-        before = self._loss_of(target, rng)
-        log_vars = self._step(source)
-        after = self._loss_of(target, rng)
-        kept = bool(after < before)
-        if not kept:
-            self.module.load_state_dict(model_state)
-            optim_wrapper.load_state_dict(optim_state)
-            log_vars = self._step(target)
-        log_vars['greedy_kept'] = torch.tensor(float(kept))
-        return log_vars
-
-
-def _snapshot(module: torch.nn.Module, optim_wrapper) -> Tuple[dict, dict]:
-    """Deep copies of the model's and the optimizer wrapper's states."""
-    model_state = {k: v.clone() for k, v in module.state_dict().items()}
-    optim_state = copy.deepcopy(optim_wrapper.state_dict())
-    return model_state, optim_state
-
-
-def _rng_state(device: torch.device) -> tuple:
-    """The CPU (and ``device``'s CUDA) random state."""
-    cuda = torch.cuda.get_rng_state(device) \
-        if device.type == 'cuda' else None
-    return torch.get_rng_state(), cuda
-
-
-@contextmanager
-def _replayed_rng(state: Optional[tuple],
-                  device: torch.device) -> Iterator[None]:
-    """Run with ``state`` as the random state, restoring the global state
-    afterwards (nothing happens when ``state`` is None)."""
-    if state is None:
-        yield
-        return
-    devices = [device] if device.type == 'cuda' else []
-    with torch.random.fork_rng(devices=devices):
-        torch.set_rng_state(state[0])
-        if state[1] is not None:
-            torch.cuda.set_rng_state(state[1], device)
-        yield
