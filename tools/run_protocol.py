@@ -51,7 +51,7 @@ def dry_run(runs) -> None:
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
-    from dl4all_mm.evaluation.protocol_runner import stage_variables
+    from dl4all_mm.evaluation.run_spec import stage_variables
     built = set()
     for run in runs:
         print(f'{run.name}: ' +

@@ -26,64 +26,20 @@ Strings in ``cfg_options`` and ``env`` may use ``{seed}``, ``{fold}``,
 previous stage's last checkpoint). Protocol- and fold-level ``cfg_options``
 apply to the last stage of a method; a stage's own to itself.
 """
-import hashlib
 import json
 import os
 import os.path as osp
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from .protocol import MULTICLASS_NOTE, standard_metrics, write_results
+from .protocol_worker import subprocess_executor
+from .run_spec import PLACEHOLDERS, RunSpec, fill, stage_variables
 
-PLACEHOLDERS = ('seed', 'fold', 'run_dir', 'prev_checkpoint')
-
-
-@dataclass
-class RunSpec:
-    """One run: a method (one or more stages) on one seed and fold."""
-    method: str
-    seed: int
-    fold: object
-    stages: List[dict]
-    env: Dict[str, str] = field(default_factory=dict)
-    select_metric: Optional[str] = 'diagnostic/balanced_accuracy'
-    positive_index: object = 1
-    metric_prefix: str = 'diagnostic'
-
-    @property
-    def name(self) -> str:
-        """Relative run directory: ``method/seed{S}[-fold{F}]``."""
-        name = f'{self.method}/seed{self.seed}'
-        return name if self.fold is None else f'{name}-fold{self.fold}'
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def digest(self) -> str:
-        """Hash of everything that defines the run (for resuming)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
-        return hashlib.sha1(text.encode()).hexdigest()
-
-
-def fill(value, variables: dict, where: str):
-    """Format the placeholders of every string in ``value``."""
-    if isinstance(value, str):
-        try:
-            return value.format_map(variables)
-        except (KeyError, IndexError, ValueError) as err:
-            raise ValueError(
-                f'{where}: cannot fill {value!r} ({type(err).__name__}: '
-                f'{err}); placeholders: {sorted(variables)}') from err
-    if isinstance(value, dict):
-        return {
-            k: fill(v, variables, f'{where}.{k}')
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return type(value)(fill(v, variables, where) for v in value)
-    return value
+__all__ = [
+    'PLACEHOLDERS', 'RunSpec', 'expand_protocol', 'fill', 'run_protocol',
+    'stage_variables'
+]
 
 
 def _resolve_config(path: str, protocol_dir: str, where: str) -> str:
@@ -182,18 +138,6 @@ def expand_protocol(protocol,
     return runs
 
 
-def stage_variables(run: RunSpec, run_dir: str, index: int,
-                    prev_checkpoint: Optional[str]) -> tuple:
-    """``(cfg_options, env)`` of stage ``index`` with placeholders filled."""
-    variables = dict(seed=run.seed, fold=run.fold, run_dir=run_dir)
-    env = fill(run.env, variables, f'{run.name} env')
-    if prev_checkpoint is not None:
-        variables['prev_checkpoint'] = prev_checkpoint
-    opts = fill(run.stages[index]['cfg_options'], variables,
-                f'{run.name} stage {index} cfg_options')
-    return opts, {k: str(v) for k, v in env.items()}
-
-
 def run_protocol(
     runs: Sequence[RunSpec],
     work_dir: str,
@@ -213,7 +157,6 @@ def run_protocol(
     """
     from tqdm import tqdm
 
-    from .protocol_worker import subprocess_executor
     executor = executor or subprocess_executor
     os.makedirs(work_dir, exist_ok=True)
     records, failures, multiclass = [], [], False

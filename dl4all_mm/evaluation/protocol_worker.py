@@ -23,7 +23,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .protocol_runner import RunSpec, stage_variables
+from .run_spec import RunSpec, stage_variables
 
 
 class RunFailed(RuntimeError):
