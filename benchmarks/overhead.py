@@ -1,7 +1,10 @@
 """Training throughput of DL4ALL next to stock mmpretrain and a plain loop.
 
 Modes (each segment runs in a fresh child process; segments alternate,
-A-B-C then C-B-A, so that machine drift cancels):
+A-B-C then C-B-A, so that machine drift cancels; ``--warmup-rounds`` (default
+1) untimed rounds run every mode once first and are left out of every
+figure, since the first segments of a run on a machine that was idle run
+slow: see ``docs/benchmarks.md``, section 2):
 
 - ``limit``: plain PyTorch, same backbone, heads, optimizer and per-step work
   as ``dl4all`` (one forward of both domain batches with per-domain
@@ -61,6 +64,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     add('--iters', type=int, default=60, help='timed iters per mode, total')
     add('--warmup', type=int, default=3, help='untimed iters per segment')
     add('--rounds', type=int, default=3)
+    add('--warmup-rounds',
+        type=int,
+        default=1,
+        help='rounds run first and discarded (recorded apart)')
     add('--modes', default='limit,stock,dl4all', help=f'of {MODES}')
     add('--workers', type=int, default=2)
     add('--images-per-domain', type=int, default=256)
@@ -82,9 +89,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     modes = args.modes.split(',')
     bad = [m for m in modes if m not in MODES]
-    if bad or args.warmup < 1 or args.iters < 1 or args.rounds < 1:
+    if (bad or args.warmup < 1 or args.iters < 1 or args.rounds < 1
+            or args.warmup_rounds < 0):
         p.error(f'unknown modes {bad} (choose from {MODES}), or warmup/'
-                'iters/rounds < 1')
+                'iters/rounds < 1 or warmup-rounds < 0')
     return args
 
 
@@ -219,8 +227,8 @@ def run_segment(args, mode: str, spec_path: str, iters: int) -> dict:
                        f'{out[-3000:]}\n{err[-5000:]}')
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv=None) -> None:
+    args = parse_args(argv)
     if args.child:
         return child_main(args)
     args.work_dir = args.work_dir or tempfile.mkdtemp(prefix='dl4all_bench_')
@@ -235,7 +243,8 @@ def main() -> None:
     print(
         f'data: {spec["kind"]}, {args.images_per_domain} images/domain; '
         f'{args.rounds} rounds x {per_segment} timed iters (+{args.warmup} '
-        f'warm-up) per mode; {2 * args.batch} images/step; load '
+        f'warm-up) per mode after {args.warmup_rounds} discarded round(s); '
+        f'{2 * args.batch} images/step; load '
         f'{os.getloadavg()[0]:.2f}',
         flush=True)
     targets = {
@@ -253,10 +262,12 @@ def main() -> None:
         config=cfg,
         data=spec['kind'],
         targets=targets,
+        warmup_segments=[],
         segments=[],
         failures=[])
-    for r in range(args.rounds):
-        for mode in (modes if r % 2 == 0 else modes[::-1]):
+    # Warm-up rounds are numbered -warmup_rounds..-1, in round 0's order.
+    for r in range(-args.warmup_rounds, args.rounds):
+        for mode in (modes if r % 2 == 0 or r < 0 else modes[::-1]):
             try:
                 seg = run_segment(args, mode, spec_path, per_segment)
             except RuntimeError as err:  # keep the other modes' results
@@ -265,9 +276,10 @@ def main() -> None:
                     dict(mode=mode, round=r, error=str(err)[-2000:]))
                 continue
             seg.update(round=r, load=os.getloadavg()[0])
-            out['segments'].append(seg)
+            out['warmup_segments' if r < 0 else 'segments'].append(seg)
             print(
-                f'round {r} {mode:15s} {seg["images_per_s"]:7.2f} img/s '
+                f'{"warm-up " if r < 0 else ""}round {r} {mode:15s} '
+                f'{seg["images_per_s"]:7.2f} img/s '
                 f'{seg["main_cpu_images_per_s"]:7.2f} img/cpu-s  data wait '
                 f'{seg.get("data_time_s", 0) * 1e3:5.1f} ms/it  load '
                 f'{seg["load"]:.2f}',
