@@ -35,7 +35,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(HERE)
 sys.path.insert(0, HERE)
 import transfer_data as td  # noqa: E402
-import transfer_methods as tm  # noqa: E402
+from dl4all_mm.evaluation.transfer import methods as tm  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -50,7 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--work-dir', help='output folder (required to run)')
     p.add_argument('--test-ann', help='another test set: annotation file')
     p.add_argument('--test-root', help='image folder of --test-ann')
-    p.add_argument('--backbone', default='resnet18', choices=tm.BACKBONES)
+    p.add_argument('--backbone', default='resnet18', choices=sorted(tm.BACKBONE_SPECS))
     p.add_argument('--methods', default=','.join(tm.METHODS),
                    help='comma-separated methods (default: all)')
     p.add_argument('--seeds', default='0,1,2', help='comma-separated seeds')

@@ -16,7 +16,7 @@ BENCH = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
 sys.path.insert(0, BENCH)
 import transfer  # noqa: E402
 import transfer_data as td  # noqa: E402
-import transfer_methods as tm  # noqa: E402
+from dl4all_mm.evaluation.transfer import methods as tm  # noqa: E402
 
 PBC = ['basophil', 'eosinophil', 'erythroblast', 'ig', 'lymphocyte',
        'monocyte', 'neutrophil', 'platelet']

@@ -1,12 +1,17 @@
-"""Methods, budgets and recipes of the PBC -> all_aria benchmark.
+"""The compared methods as protocol stages: configs, budgets, recipes.
 
 Every method is one of the repository's configs (``configs/baselines``,
-``configs/dl4all``) plus config options built here: the budget (``iters``
-optimizer steps of 32 images), the backbone and the method's *recipe* (the
-knobs tuned on the validation split, :data:`RECIPES`).
+``configs/dl4all``, written for the PBC -> all_aria task) plus config
+options built here: the budget (``iters`` optimizer steps of 32 images), the
+backbone, the method's *recipe* (the knobs tuned on the validation split,
+:data:`RECIPES`) and, for another task, its data
+(:func:`.data_options.data_options`).
 """
 import math
+import os.path as osp
 from typing import Dict, List, Optional
+
+from .data_options import TaskData, data_options
 
 CONFIGS = dict(
     target_only='configs/baselines/target-only_resnet18_pbc2aria-lowdata.py',
@@ -48,7 +53,12 @@ DL4ALL_LOOPS: Dict[str, dict] = {
                                     greedy_rule='same_batch',
                                     warmup_mode='reference'),
 }
-BACKBONES = ('resnet18', 'efficientnet-lite0')
+#: The data layout of each stage (keys of ``data_options.DATASETS``).
+STAGE_KINDS = {
+    'target-only': ('single', ),
+    'sequential': ('source', 'single'),
+    'mixed': ('mixed', ),
+}
 
 #: Knobs of each method (tuned on the validation split only, see
 #: docs/results.md). ``lr``: base learning rate (heads x5);
@@ -97,25 +107,94 @@ def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
     return recipe
 
 
-def _backbone(name: str, head_keys: List[str], norm_keys: List[str],
+#: Backbones by name: the model's ``backbone`` (and ``neck``) and the
+#: feature channels the heads read. ``efficientnet-lite0`` loads its
+#: ImageNet weights offline; the others start from random init unless a
+#: checkpoint is given (``pretrained``).
+BACKBONE_SPECS = {
+    'resnet18': dict(backbone=dict(type='ResNet', depth=18, num_stages=4,
+                                   out_indices=(3, ), style='pytorch'),
+                     channels=512),
+    'resnet50': dict(backbone=dict(type='ResNet', depth=50, num_stages=4,
+                                   out_indices=(3, ), style='pytorch'),
+                     channels=2048),
+    'efficientnet-lite0': dict(backbone=dict(type='EfficientNetLite0'),
+                               channels=1280),
+    'vit-b16': dict(backbone=dict(type='VisionTransformer', arch='b',
+                                  patch_size=16, drop_rate=0.1),
+                    channels=768, neck=None),
+}
+
+
+def backbone_spec(name: str, pretrained: Optional[str] = None,
+                  img_size: Optional[int] = None) -> dict:
+    """The backbone of ``--backbone``: a name of :data:`BACKBONE_SPECS` or
+    a config file defining ``backbone`` (a model dict), ``channels`` (the
+    heads' input features) and optionally ``neck``.
+
+    Args:
+        pretrained (str, optional): A checkpoint path whose backbone
+            weights carry the ``backbone.`` prefix (any mmpretrain
+            classifier checkpoint), ``'none'`` for random init, None for the
+            default (EfficientNet-Lite0's ImageNet weights, else random).
+        img_size (int, optional): Input size (ViT's position embedding).
+    """
+    if name in BACKBONE_SPECS:
+        spec = dict(BACKBONE_SPECS[name], name=name)
+        spec['backbone'] = dict(spec['backbone'])
+    elif name.endswith('.py'):
+        from mmengine.config import Config
+        cfg = Config.fromfile(name)
+        if 'backbone' not in cfg or 'channels' not in cfg:
+            raise ValueError(f'--backbone {name}: the file must define '
+                             '`backbone` (a model dict) and `channels`')
+        spec = dict(name=name, backbone=dict(cfg.backbone),
+                    channels=int(cfg.channels))
+        if 'neck' in cfg:
+            spec['neck'] = cfg.neck
+    else:
+        raise ValueError(f'--backbone {name!r}: expected one of '
+                         f'{sorted(BACKBONE_SPECS)} or a config file')
+    if pretrained not in (None, 'none') and not osp.isfile(pretrained):
+        raise ValueError(f'--pretrained {pretrained}: no such checkpoint')
+    if spec['backbone']['type'] == 'EfficientNetLite0':
+        spec['backbone']['pretrained_imagenet'] = pretrained is None
+    if spec['backbone']['type'] == 'VisionTransformer' and img_size:
+        spec['backbone']['img_size'] = img_size
+    spec['pretrained'] = pretrained
+    return spec
+
+
+def _backbone(backbone, head_keys: List[str], norm_keys: List[str],
               init_checkpoint: Optional[str] = None) -> dict:
-    """Options swapping ResNet-18 for another backbone."""
-    if name == 'resnet18':
-        if init_checkpoint is None:
+    """Options swapping the configs' ResNet-18 (random init) for
+    ``backbone`` (a name or a :func:`backbone_spec`); ``init_checkpoint``
+    (sequential stage 2) loads a previous stage's backbone."""
+    spec = backbone_spec(backbone) if isinstance(backbone, str) else backbone
+    pretrained = spec.get('pretrained')
+    checkpoint = init_checkpoint or (
+        pretrained if pretrained not in (None, 'none') else None)
+    if spec['name'] == 'resnet18':  # the configs' own backbone
+        if init_checkpoint is not None:  # the stage-2 config's init_cfg
+            return {'model.backbone.init_cfg.checkpoint': init_checkpoint}
+        if checkpoint is None:
             return {}
-        return {'model.backbone.init_cfg.checkpoint': init_checkpoint}
-    if name != 'efficientnet-lite0':
-        raise ValueError(f'--backbone {name!r}; expected one of {BACKBONES}')
-    backbone = dict(_delete_=True, type='EfficientNetLite0',
-                    pretrained_imagenet=init_checkpoint is None)
-    if init_checkpoint is not None:  # sequential stage 2: stage 1 weights
-        backbone['init_cfg'] = dict(type='Pretrained', prefix='backbone.',
-                                    checkpoint=init_checkpoint)
-    opts = {'model.backbone': backbone}
-    opts.update({k: 1280 for k in head_keys})
-    for key in norm_keys:  # its ImageNet weights expect mean = std = 127.5
-        opts[f'{key}.mean'] = [127.5] * 3
-        opts[f'{key}.std'] = [127.5] * 3
+        return {'model.backbone.init_cfg': dict(
+            type='Pretrained', prefix='backbone.', checkpoint=checkpoint)}
+    model = dict(spec['backbone'], _delete_=True)
+    if checkpoint is not None:
+        model['init_cfg'] = dict(type='Pretrained', prefix='backbone.',
+                                 checkpoint=checkpoint)
+        if model['type'] == 'EfficientNetLite0':
+            model['pretrained_imagenet'] = False
+    opts = {'model.backbone': model}
+    if 'neck' in spec:
+        opts['model.neck'] = spec['neck']
+    opts.update({k: spec['channels'] for k in head_keys})
+    if model['type'] in ('EfficientNetLite0', 'VisionTransformer'):
+        for key in norm_keys:  # their ImageNet weights: mean = std = 127.5
+            opts[f'{key}.mean'] = [127.5] * 3
+            opts[f'{key}.std'] = [127.5] * 3
     return opts
 
 
@@ -145,8 +224,13 @@ def _single_opts(recipe: dict, weights: List[float]) -> dict:
     return opts
 
 
-def stages(method: str, iters: int, backbone: str, recipe: dict,
-           weights: List[float], n_train: int) -> List[dict]:
+def stages(method: str,
+           iters: int,
+           backbone: str,
+           recipe: dict,
+           weights: List[float],
+           n_train: int,
+           data: Optional[TaskData] = None) -> List[dict]:
     """The protocol stages (``config`` + ``cfg_options``) of ``method``.
 
     Args:
@@ -155,7 +239,20 @@ def stages(method: str, iters: int, backbone: str, recipe: dict,
             the single-head methods; DL4ALL computes its own
             (``DomainClassWeightHook``).
         n_train (int): Target training images (DL4ALL's epoch length).
+        data (TaskData, optional): Another task's data; None keeps the
+            configs' PBC -> all_aria data (paths from the environment).
     """
+    out = _stages(method, iters, backbone, recipe, weights, n_train)
+    if data is not None:
+        kinds = STAGE_KINDS.get(method, ('dl4all', ))
+        for stage, kind in zip(out, kinds):
+            stage['cfg_options'].update(
+                data_options(kind, stage['config'], data))
+    return out
+
+
+def _stages(method: str, iters: int, backbone: str, recipe: dict,
+            weights: List[float], n_train: int) -> List[dict]:
     if method not in METHODS:
         raise KeyError(f'unknown method {method!r}; methods: '
                        f'{list(METHODS)}')

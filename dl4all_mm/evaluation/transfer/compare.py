@@ -1,0 +1,186 @@
+"""Run the comparison: every method on every target size and seed, through
+the protocol machinery, then the learning-curve report.
+
+Layout of ``work_dir``: ``data/`` (annotation files), ``n{size}/`` (one
+protocol per target size: ``runs/<method>/seed<S>-foldn<size>/`` with each
+run's work dirs and best checkpoint, and that size's ``results.md``),
+optionally ``lr_search/``, and the report: ``results.json``, ``results.md``,
+``learning_curve.png``, ``command.txt``. Finished runs are skipped when the
+same command runs again.
+"""
+import json
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+from ..protocol_runner import expand_protocol, run_protocol
+from . import methods as tm
+from .executor import ParallelExecutor
+from .data_options import REPO
+from .report import METRIC, write_report
+from .task import TaskInputs, TransferTask, prepare_task
+
+
+@dataclass
+class CompareOptions:
+    """How to train (the non-data options of ``compare_transfer.py``)."""
+    methods: Sequence[str] = ('target-only', 'sequential', 'mixed',
+                              'dl4all-joint', 'dl4all-greedy')
+    seeds: Sequence[int] = (0, 1, 2)
+    iters: int = 300
+    backbone: str = 'efficientnet-lite0'
+    pretrained: Optional[str] = None
+    device: str = 'cpu'
+    jobs: int = 1
+    recipe: dict = field(default_factory=dict)
+    lr_search: Sequence[float] = ()
+    run_timeout: Optional[float] = None
+    progress: bool = True
+    command: str = ''
+
+
+def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
+    out = {}
+    for method in opts.methods:
+        overrides = dict(opts.recipe)
+        if method in lrs:
+            overrides['lr'] = lrs[method]
+        out[method] = tm.recipe_of(method, overrides)
+    return out
+
+
+def _runs(task: TransferTask, size: int, opts: CompareOptions,
+          recipes: dict, spec: dict, test_ann: Optional[str] = None):
+    data = task.sizes[size]
+    if test_ann is not None:
+        data = type(data)(**dict(data.__dict__, test_ann=test_ann))
+    methods = []
+    for name in opts.methods:
+        stages = tm.stages(name, opts.iters, spec, recipes[name],
+                           task.weights[size], size, data)
+        if opts.device == 'cuda':
+            for stage in stages:
+                stage['cfg_options']['env_cfg.cudnn_benchmark'] = True
+        methods.append(dict(name=name, stages=stages))
+    env = dict(DL4ALL_COMPARE_DATA=task.digest, PYTHONUNBUFFERED='1')
+    if opts.device == 'cpu':
+        env['CUDA_VISIBLE_DEVICES'] = ''
+    protocol = dict(methods=methods, seeds=list(opts.seeds),
+                    folds=[f'n{size}'], env=env,
+                    references=references(opts.methods),
+                    select_metric=f'diagnostic/{METRIC}', positive_index=1)
+    return expand_protocol(protocol, osp.join(REPO, 'tools',
+                                              'compare_transfer.py'))
+
+
+def references(methods: Sequence[str]) -> List[str]:
+    """The DL4ALL methods among ``methods`` (compared with the others)."""
+    return [m for m in methods if tm.METHODS[m][0] == 'dl4all']
+
+
+def _execute(runs, work_dir: str, opts: CompareOptions, title: str,
+             notes: Sequence[str]) -> tuple:
+    executor = ParallelExecutor(runs, work_dir, opts.jobs, opts.run_timeout)
+    return run_protocol(runs, work_dir, references=references(opts.methods),
+                        executor=executor, progress=opts.progress,
+                        title=title, notes=notes)
+
+
+def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
+              work_dir: str) -> Dict[str, float]:
+    """Pick each method's learning rate on the validation split: one run
+    per method and candidate (first seed, largest target size), the model
+    selected and scored on the validation split; no test image is used.
+    Writes ``work_dir/lr_search/lr_search.json``."""
+    size = max(task.sizes)
+    val = task.sizes[size].val_ann
+    scores: Dict[str, Dict[float, float]] = {m: {} for m in opts.methods}
+    one_seed = CompareOptions(**dict(opts.__dict__, seeds=[opts.seeds[0]]))
+    for lr in opts.lr_search:
+        recipes = _recipes(one_seed, {m: lr for m in opts.methods})
+        runs = _runs(task, size, one_seed, recipes, spec, test_ann=val)
+        records, _ = _execute(
+            runs, osp.join(work_dir, 'lr_search', f'lr{lr:g}'), one_seed,
+            f'lr search: lr {lr:g}, validation split', [])
+        for record in records:
+            scores[record['method']][lr] = record['metrics'][METRIC]
+    picked = {}
+    for method, by_lr in scores.items():
+        if by_lr:  # the best; the smaller lr on a tie
+            picked[method] = max(sorted(by_lr), key=lambda lr: by_lr[lr])
+    with open(osp.join(work_dir, 'lr_search', 'lr_search.json'), 'w') as f:
+        json.dump(dict(size=size, seed=opts.seeds[0], scores={
+            m: {f'{lr:g}': v for lr, v in s.items()}
+            for m, s in scores.items()}, picked=picked), f, indent=2)
+    return picked
+
+
+def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
+                   dry_run: bool = False) -> int:
+    """Prepare the data, run everything unfinished, write the report.
+
+    Returns:
+        int: 0 when every run finished, else 1.
+    """
+    unknown = [m for m in opts.methods if m not in tm.METHODS]
+    if unknown:
+        raise ValueError(f'--methods: unknown {unknown}; methods: '
+                         f'{list(tm.METHODS)}')
+    spec = tm.backbone_spec(opts.backbone, opts.pretrained, inputs.img_size)
+    os.makedirs(work_dir, exist_ok=True)
+    task = prepare_task(inputs, osp.join(work_dir, 'data'),
+                        threads=max(2, opts.jobs))
+    with open(osp.join(work_dir, 'command.txt'), 'w') as f:
+        f.write(opts.command + '\n')
+    lrs = {}
+    if opts.lr_search and not dry_run:
+        lrs = search_lr(task, opts, spec, work_dir)
+    recipes = _recipes(opts, lrs)
+    init = ('ImageNet (offline)' if spec['backbone'].get(
+        'pretrained_imagenet') else opts.pretrained or 'random init')
+    title = (f'Transfer comparison: {inputs.source} -> {inputs.target} '
+             f'({opts.backbone}, {init}, {inputs.img_size} px, '
+             f'{opts.iters} steps)')
+    notes = list(task.notes) + [
+        tm.budget_note(opts.iters, max(task.sizes), recipes).replace(
+            'the 300-image validation split', 'the validation split'),
+        'Learning rates: ' + ', '.join(
+            f'{m} {r["lr"]:g}' for m, r in recipes.items()) +
+        (' (picked on the validation split, lr_search/lr_search.json)'
+         if lrs else '') + '.',
+        f'Device {opts.device}; {opts.jobs} run(s) at a time.',
+        f'Command: `{opts.command}`']
+    all_runs = {size: _runs(task, size, opts, recipes, spec)
+                for size in task.sizes}
+    if dry_run:
+        for size, runs in all_runs.items():
+            for run in runs:
+                print(f'n{size}/runs/{run.name}')
+        print(f'{sum(map(len, all_runs.values()))} runs (dry run: nothing '
+              'trained)')
+        return 0
+    records, failures = [], []
+    for size, runs in all_runs.items():
+        if opts.progress:
+            print(f'target size {size}: {len(runs)} runs')
+        done, failed = _execute(runs, osp.join(work_dir, f'n{size}'), opts,
+                                f'{title}: {size} target images', notes)
+        n_test = _lines(task.sizes[size].test_ann)
+        for record in done:
+            records.append(dict(record, target_size=size, n_test=n_test,
+                                backbone=opts.backbone,
+                                img_size=inputs.img_size, iters=opts.iters))
+        failures += failed
+        write_report(records, opts.methods, references(opts.methods),
+                     work_dir, title, notes)
+    for name, message in failures:
+        print(f'FAILED {name}: {message}')
+    print(f'{len(records)} runs done; report in '
+          f'{osp.join(work_dir, "results.md")}')
+    return 1 if failures else 0
+
+
+def _lines(path: str) -> int:
+    with open(path, encoding='utf-8') as f:
+        return sum(1 for line in f if line.strip())

@@ -1,0 +1,142 @@
+"""Config options that point a method's stage at a comparison's data.
+
+The method configs (``configs/baselines/*pbc2aria-lowdata*``,
+``configs/dl4all/*pbc2aria-lowdata*``) define the loaders, pipelines and
+evaluators; :func:`data_options` swaps in another task's annotation files,
+classes, per-domain normalisation and input size, keeping everything else.
+"""
+import os.path as osp
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Dict, List, Sequence, Tuple
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
+Norm = Tuple[List[float], List[float]]
+
+
+@dataclass
+class TaskData:
+    """The annotation files (absolute image paths) and statistics of one
+    target training size.
+
+    Attributes:
+        source_ann (str): Source training images.
+        source_classes (list[str]): Source classes (label order).
+        target_ann (str): Target training images of this size.
+        val_ann (str): Target validation images (model selection).
+        test_ann (str): Target test images.
+        target_classes (list[str]): Target classes (label order).
+        source_norm (tuple): Source RGB ``(mean, std)``.
+        target_norm (tuple): Target RGB ``(mean, std)``.
+        img_size (int): Square input size.
+        n_source (int): Source training images.
+        n_target (int): Target training images of this size.
+    """
+    source_ann: str
+    source_classes: List[str]
+    target_ann: str
+    val_ann: str
+    test_ann: str
+    target_classes: List[str]
+    source_norm: Norm
+    target_norm: Norm
+    img_size: int
+    n_source: int
+    n_target: int
+
+
+#: Where each stage kind keeps its datasets: role -> dotted config key.
+DATASETS: Dict[str, Dict[str, str]] = {
+    'single': dict(target='train_dataloader.dataset',
+                   val='val_dataloader.dataset',
+                   test='test_dataloader.dataset'),
+    'source': dict(source='train_dataloader.dataset'),
+    'mixed': dict(source='train_dataloader.dataset.datasets.source',
+                  target='train_dataloader.dataset.datasets.target.dataset',
+                  val='val_dataloader.dataset.datasets.target',
+                  test='test_dataloader.dataset.datasets.target'),
+    'dl4all': dict(source='train_dataloader.dataset.datasets.source',
+                   target='train_dataloader.dataset.datasets.target',
+                   val='val_dataloader.dataset',
+                   test='test_dataloader.dataset'),
+}
+
+
+@lru_cache(maxsize=None)
+def _config(path: str):
+    from mmengine.config import Config
+    return Config.fromfile(path if osp.isabs(path) else osp.join(REPO, path))
+
+
+def _at(cfg, key: str):
+    node = cfg
+    for part in key.split('.'):
+        node = node[part]
+    return node
+
+
+def resized(pipeline: Sequence[dict], img_size: int) -> List[dict]:
+    """``pipeline`` with every ``Resize`` at ``img_size`` x ``img_size``."""
+    out = []
+    for step in pipeline:
+        step = dict(step)
+        if step.get('type') == 'Resize':
+            step['scale'] = (img_size, img_size)
+        out.append(step)
+    return out
+
+
+def _pooled(a: Norm, b: Norm) -> Norm:
+    return tuple([round((x + y) / 2, 2) for x, y in zip(p, q)]
+                 for p, q in zip(a, b))
+
+
+def data_options(kind: str, config: str, data: TaskData) -> dict:
+    """Options for a stage of ``kind`` (a key of :data:`DATASETS`) whose
+    config file is ``config``."""
+    cfg = _config(config)
+    files = dict(source=data.source_ann, target=data.target_ann,
+                 val=data.val_ann, test=data.test_ann)
+    opts: dict = {}
+    for role, key in DATASETS[kind].items():
+        classes = data.source_classes if role == 'source' else \
+            data.target_classes
+        opts.update({
+            f'{key}.data_root': '',
+            f'{key}.data_prefix': '',
+            f'{key}.ann_file': files[role],
+            f'{key}.classes': list(classes),
+            f'{key}.pipeline': resized(_at(cfg, key)['pipeline'],
+                                       data.img_size),
+        })
+    n_src, n_tgt = len(data.source_classes), len(data.target_classes)
+    if kind in ('single', 'source'):
+        norm = data.target_norm if kind == 'single' else data.source_norm
+        classes = n_tgt if kind == 'single' else n_src
+        opts.update({
+            'model.data_preprocessor.mean': norm[0],
+            'model.data_preprocessor.std': norm[1],
+            'model.data_preprocessor.num_classes': classes,
+            'model.head.num_classes': classes,
+        })
+        return opts
+    heads = 'model.head.task_heads'
+    opts.update({f'{heads}.source.num_classes': n_src,
+                 f'{heads}.target.num_classes': n_tgt})
+    if kind == 'mixed':
+        # about as many target as source images per batch, as DL4ALL's
+        mean, std = _pooled(data.source_norm, data.target_norm)
+        opts.update({
+            'train_dataloader.dataset.datasets.target.times':
+            max(1, round(data.n_source / data.n_target)),
+            'model.data_preprocessor.mean': mean,
+            'model.data_preprocessor.std': std,
+        })
+        return opts
+    for domain, norm in (('source', data.source_norm),
+                         ('target', data.target_norm)):
+        prefix = f'model.data_preprocessor.domain_norm.{domain}'
+        opts.update({f'{prefix}.mean': norm[0], f'{prefix}.std': norm[1]})
+    return opts

@@ -1,0 +1,171 @@
+"""Leak-free target splits: whole groups (patients, slides, identical
+files) per split, stratified by class; nested training subsets."""
+import hashlib
+import os.path as osp
+import re
+from collections import Counter
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .image_set import ImageSet, InputError
+
+
+def _file_digest(path: str) -> str:
+    with open(path, 'rb') as f:
+        return hashlib.sha1(f.read()).hexdigest()
+
+
+def group_ids(images: ImageSet, group_regex: Optional[str]) -> List[int]:
+    """A group id per image: images sharing a ``group_regex`` match (group
+    1, else the whole match, searched in the path relative to nothing but
+    the file name and its folder) or byte-identical content share a group.
+
+    Raises:
+        InputError: the regex is bad or misses a file name.
+    """
+    n = len(images)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join_same(keys: Sequence[str]) -> None:
+        first: Dict[str, int] = {}
+        for i, key in enumerate(keys):
+            j = first.setdefault(key, i)
+            parent[find(i)] = find(j)
+
+    join_same([_file_digest(p) for p in images.paths])
+    if group_regex:
+        try:
+            pattern = re.compile(group_regex)
+        except re.error as err:
+            raise InputError(f'--group-regex {group_regex!r}: bad regex '
+                             f'({err})')
+        keys = []
+        for path in images.paths:
+            name = osp.join(osp.basename(osp.dirname(path)),
+                            osp.basename(path))
+            match = pattern.search(name)
+            if match is None:
+                raise InputError(f'--group-regex {group_regex!r} matches '
+                                 f'nothing in {path}')
+            keys.append(match.group(1) if pattern.groups else match.group(0))
+        join_same(keys)
+    roots = [find(i) for i in range(n)]
+    order = {r: k for k, r in enumerate(dict.fromkeys(roots))}
+    return [order[r] for r in roots]
+
+
+def split_groups(labels: Sequence[int], groups: Sequence[int],
+                 fractions: Sequence[float], seed: int = 0,
+                 names: Sequence[str] = ('train', 'val', 'test')
+                 ) -> Dict[str, List[int]]:
+    """Split image indices into ``names`` by whole groups, stratified by
+    each group's majority class: per class, groups in seeded random order
+    fill the later splits (test, then val) up to their fraction and the
+    rest goes to the first (train).
+
+    Returns:
+        dict: split name -> sorted image indices.
+    """
+    if len(fractions) != len(names) or abs(sum(fractions) - 1) > 1e-6:
+        raise InputError(f'split fractions {list(fractions)} must be '
+                         f'{len(names)} numbers adding up to 1')
+    members: Dict[int, List[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    by_class: Dict[int, List[int]] = {}
+    for g, idx in members.items():
+        major = Counter(labels[i] for i in idx).most_common(1)[0][0]
+        by_class.setdefault(major, []).append(g)
+    rng = np.random.default_rng(seed)
+    out: Dict[str, List[int]] = {name: [] for name in names}
+    for cls in sorted(by_class):
+        class_groups = sorted(by_class[cls])
+        class_groups = [class_groups[i]
+                        for i in rng.permutation(len(class_groups))]
+        total = sum(len(members[g]) for g in class_groups)
+        for k in range(len(names) - 1, 0, -1):  # test, then val
+            want, got = fractions[k] * total, 0
+            while class_groups and got + len(members[class_groups[0]]) / 2 \
+                    <= want:
+                g = class_groups.pop(0)
+                out[names[k]] += members[g]
+                got += len(members[g])
+        out[names[0]] += [i for g in class_groups for i in members[g]]
+    return {name: sorted(idx) for name, idx in out.items()}
+
+
+def nested_subsets(labels: Sequence[int], sizes: Sequence[int],
+                   seed: int = 0) -> Dict[int, List[int]]:
+    """Stratified, nested subsets (each size's subset holds the smaller
+    ones'): one seeded order that interleaves the classes in proportion,
+    each subset a prefix of it.
+
+    Raises:
+        InputError: a size exceeds the images or a subset misses a class.
+    """
+    rng = np.random.default_rng(seed)
+    by_class: Dict[int, List[int]] = {}
+    for i, label in enumerate(labels):
+        by_class.setdefault(label, []).append(i)
+    keyed = []
+    for label, idx in sorted(by_class.items()):
+        idx = [idx[k] for k in rng.permutation(len(idx))]
+        # rank r of a class with n images sits at (r + 0.5) / n
+        keyed += [((r + 0.5) / len(idx), label, i) for r, i in enumerate(idx)]
+    order = [i for _, _, i in sorted(keyed)]
+    out = {}
+    for size in sorted(sizes):
+        if size > len(order):
+            raise InputError(f'target size {size}: the target training '
+                             f'split has only {len(order)} images')
+        subset = order[:size]
+        missing = sorted(set(by_class) - {labels[i] for i in subset})
+        if missing:
+            raise InputError(f'target size {size} is too small to hold '
+                             f'every class (missing class index(es) '
+                             f'{missing})')
+        out[size] = sorted(subset)
+    return out
+
+
+def class_weights(labels: Sequence[int], num_classes: int) -> List[float]:
+    """Inverse-frequency weights ``n / (K * n_c)`` of training labels."""
+    counts = Counter(labels)
+    missing = [c for c in range(num_classes) if not counts[c]]
+    if missing:
+        raise InputError(f'the training images hold no image of class '
+                         f'index(es) {missing}: cannot weight the classes')
+    n = sum(counts.values())
+    return [round(n / (num_classes * counts[c]), 4)
+            for c in range(num_classes)]
+
+
+def balanced_source(labels: Sequence[int], limit: Optional[int],
+                    seed: int = 0) -> List[int]:
+    """At most ``limit`` source indices, stratified (all when None)."""
+    if limit is None or limit >= len(labels):
+        return list(range(len(labels)))
+    subsets = nested_subsets(labels, [limit], seed)
+    return subsets[limit]
+
+
+def parse_sizes(text: str) -> List[object]:
+    """``'24,48,96,all'`` -> ``[24, 48, 96, 'all']``."""
+    sizes: List[object] = []
+    for part in (p.strip() for p in text.split(',')):
+        if part == 'all':
+            sizes.append('all')
+        elif part.isdigit() and int(part) > 0:
+            sizes.append(int(part))
+        else:
+            raise InputError(f'--target-sizes: {part!r} is not a positive '
+                             'number or "all"')
+    return sizes
+
