@@ -1,5 +1,9 @@
 """The real cross-dataset benchmark: PBC -> all_aria, low-data.
 
+A preset of the machinery behind ``tools/compare_transfer.py``
+(:mod:`dl4all_mm.evaluation.transfer`: methods, parallel executor,
+protocol runner) with this task's fixed data and its committed records.
+
 Source: PBC (8 blood-cell classes). Target: all_aria as normal (Benign, 0)
 vs ALL (Early/Pre/Pro, 1), a fixed, seeded, stratified 240-image training
 and 300-image validation split; the rest is the test split unless
@@ -24,18 +28,18 @@ val`` tests on the validation split (for tuning; no test image is used).
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(HERE)
 sys.path.insert(0, HERE)
 import transfer_data as td  # noqa: E402
 from dl4all_mm.evaluation.transfer import methods as tm  # noqa: E402
+from dl4all_mm.evaluation.transfer.compare import references  # noqa: E402
+from dl4all_mm.evaluation.transfer.executor import \
+    ParallelExecutor  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -152,7 +156,7 @@ def make_protocol(args, splits: dict, split_dir: str, recipes: dict) -> dict:
 
 def dl4all_methods(methods: List[str]) -> List[str]:
     """The DL4ALL methods among ``methods`` (the report's references)."""
-    return [m for m in methods if tm.METHODS[m][0] == 'dl4all']
+    return references(methods)
 
 
 def reused_records(paths: List[str], methods: List[str], backbone: str,
@@ -181,44 +185,6 @@ def _report_order(records: List[dict]) -> List[dict]:
     order = {m: i for i, m in enumerate(tm.METHODS)}
     return sorted(records, key=lambda r: (order.get(r['method'], len(order)),
                                           str(r['seed']), str(r['fold'])))
-
-
-class ParallelExecutor:
-    """Executor for :func:`run_protocol` training up to ``jobs`` runs at
-    once: the first call starts every pending run; each call then waits
-    for its own run."""
-
-    def __init__(self, runs, work_dir: str, jobs: int,
-                 timeout: Optional[float]) -> None:
-        self.runs, self.work_dir, self.jobs = runs, work_dir, jobs
-        self.timeout = timeout
-        self.futures: dict = {}
-        self.lock = threading.Lock()
-
-    def _start(self) -> None:
-        try:
-            from dl4all_mm.evaluation.protocol_worker import \
-                subprocess_executor
-        except ImportError:  # older layout
-            from dl4all_mm.evaluation.protocol_runner import \
-                subprocess_executor
-        pool = ThreadPoolExecutor(self.jobs)
-        for run in self.runs:
-            run_dir = osp.abspath(osp.join(self.work_dir, 'runs', run.name))
-            if osp.exists(osp.join(run_dir, 'record.json')):
-                continue
-            os.makedirs(run_dir, exist_ok=True)
-            with open(osp.join(run_dir, 'spec.json'), 'w') as f:
-                json.dump(dict(run.to_dict(), run_dir=run_dir), f, indent=2)
-            self.futures[run.name] = pool.submit(
-                subprocess_executor, run, run_dir, self.timeout)
-        pool.shutdown(wait=False)
-
-    def __call__(self, run, run_dir: str) -> dict:
-        with self.lock:
-            if not self.futures:
-                self._start()
-        return self.futures[run.name].result()
 
 
 def main(argv=None) -> int:

@@ -10,6 +10,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from dl4all_mm.evaluation.transfer import splits
+
 SOURCE, TARGET = 'pbc', 'all_aria'
 #: all_aria folder -> binary target label (0 = normal, 1 = ALL).
 ARIA_LABELS = {'Benign': 0, 'Early': 1, 'Pre': 1, 'Pro': 1}
@@ -158,14 +160,7 @@ def read_test_ann(ann_file: str, root: str) -> List[Row]:
 
 def class_weights(rows: Sequence[Row], num_classes: int = 2) -> List[float]:
     """Inverse-frequency weights ``n / (K * n_c)`` of a training split."""
-    counts = Counter(label for _, label in rows)
-    missing = [c for c in range(num_classes) if not counts[c]]
-    if missing:
-        raise ValueError(f'the training split has no image of class(es) '
-                         f'{missing}: cannot weight the classes')
-    n = sum(counts.values())
-    return [round(n / (num_classes * counts[c]), 4)
-            for c in range(num_classes)]
+    return splits.class_weights([label for _, label in rows], num_classes)
 
 
 def _resize_one(job: Tuple[str, str, int, int]) -> int:

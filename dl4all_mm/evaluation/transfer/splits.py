@@ -44,7 +44,7 @@ def group_ids(images: ImageSet, group_regex: Optional[str]) -> List[int]:
         try:
             pattern = re.compile(group_regex)
         except re.error as err:
-            raise InputError(f'--group-regex {group_regex!r}: bad regex '
+            raise InputError(f'--group-regex {group_regex}: bad regex '
                              f'({err})')
         keys = []
         for path in images.paths:
@@ -52,7 +52,7 @@ def group_ids(images: ImageSet, group_regex: Optional[str]) -> List[int]:
                             osp.basename(path))
             match = pattern.search(name)
             if match is None:
-                raise InputError(f'--group-regex {group_regex!r} matches '
+                raise InputError(f'--group-regex {group_regex} matches '
                                  f'nothing in {path}')
             keys.append(match.group(1) if pattern.groups else match.group(0))
         join_same(keys)

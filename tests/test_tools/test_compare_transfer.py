@@ -1,0 +1,137 @@
+"""``tools/compare_transfer.py`` on generated folders: bad inputs fail
+before training with the culprit named; a tiny comparison runs, reports
+and resumes."""
+import io
+import json
+import os
+import os.path as osp
+import shutil
+import sys
+import tempfile
+import unittest
+from contextlib import redirect_stderr, redirect_stdout
+from unittest import mock
+
+from tests.test_evaluation.test_transfer.fixtures import (make_task,
+                                                          write_images)
+
+sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..', 'tools'))
+import compare_transfer  # noqa: E402
+
+CLASS_MAP = 'Benign=normal;Early,Pre=ALL'
+
+
+def _run(argv):
+    err, out = io.StringIO(), io.StringIO()
+    with redirect_stderr(err), redirect_stdout(out):
+        code = compare_transfer.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+class TestBadInputs(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.paths = make_task(self.tmp)
+        self.work = osp.join(self.tmp, 'work')
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def args(self, *extra):
+        return ['--source', self.paths['source'], '--target',
+                self.paths['target'], '--class-map', CLASS_MAP,
+                '--target-sizes', '8,16', '--img-size', '32',
+                '--work-dir', self.work, '--no-progress', *extra]
+
+    def assert_fails(self, argv, *needles):
+        with mock.patch('dl4all_mm.evaluation.transfer.compare.'
+                        'run_protocol') as train:
+            code, _, err = _run(argv)
+        self.assertEqual(code, 2, err)
+        train.assert_not_called()
+        for needle in needles:
+            self.assertIn(needle, err)
+
+    def test_dry_run_lists_every_run(self):
+        code, out, err = _run(self.args('--dry-run', '--seeds', '0,1'))
+        self.assertEqual(code, 0, err)
+        self.assertIn('20 runs (dry run', out)
+        self.assertTrue(osp.isfile(osp.join(self.work, 'data',
+                                            'train_n16.txt')))
+
+    def test_empty_class_folder(self):
+        os.makedirs(osp.join(self.paths['target'], 'Pro'))
+        self.assert_fails(self.args(), osp.join(self.paths['target'], 'Pro'),
+                          'holds no image')
+
+    def test_target_class_missing_from_the_test_set(self):
+        test = osp.join(self.tmp, 'test')
+        write_images(test, dict(Benign=5), seed=5)
+        self.assert_fails(self.args('--target-test', test),
+                          'test split holds no image', 'ALL')
+
+    def test_group_regex_that_matches_nothing(self):
+        self.assert_fails(self.args('--group-regex', r'patient-(\d+)'),
+                          r'patient-(\d+)', 'matches nothing')
+
+    def test_fewer_target_images_than_a_size(self):
+        argv = self.args()
+        argv[argv.index('8,16')] = '8,500'
+        self.assert_fails(argv, 'target size 500', 'training split has only')
+
+    def test_unreadable_image(self):
+        bad = osp.join(self.paths['target'], 'Early', 'broken.png')
+        with open(bad, 'wb') as f:
+            f.write(b'not an image')
+        self.assert_fails(self.args(), 'unreadable image', bad)
+
+    def test_bad_values(self):
+        self.assert_fails(self.args('--methods', 'fine-tune'), 'fine-tune')
+        self.assert_fails(self.args('--recipe', 'momentum=0.5'), 'momentum')
+        self.assert_fails(self.args('--class-map', 'Benign'), 'Benign')
+
+
+class TestEndToEnd(unittest.TestCase):
+
+    def test_tiny_comparison_reports_and_resumes(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = make_task(tmp)
+            work = osp.join(tmp, 'work')
+            argv = ['--source', paths['source'], '--target',
+                    paths['target'], '--class-map', CLASS_MAP,
+                    '--group-regex', r'/(P\d+)_', '--target-sizes', '8,all',
+                    '--methods', 'target-only,dl4all-joint', '--seeds', '0',
+                    '--iters', '4', '--img-size', '32', '--backbone',
+                    'resnet18', '--recipe', 'lr=0.01', 'bn_recalib=0',
+                    '--no-progress', '--work-dir', work]
+            code, out, err = _run(argv)
+            self.assertEqual(code, 0, out + err)
+            with open(osp.join(work, 'results.json')) as f:
+                records = json.load(f)
+            self.assertEqual(len(records), 4)
+            sizes = sorted({r['target_size'] for r in records})
+            self.assertEqual(sizes[0], 8)
+            for r in records:
+                self.assertGreater(r['n_test'], 0)
+                self.assertIsNotNone(r['metrics']['balanced_accuracy'])
+            with open(osp.join(work, 'results.md')) as f:
+                report = f.read()
+            self.assertIn('| dl4all-joint | target-only |', report)
+            self.assertIn('## Verdict', report)
+            self.assertTrue(osp.getsize(osp.join(work,
+                                                 'learning_curve.png')) > 0)
+            with open(osp.join(work, 'command.txt')) as f:
+                self.assertIn('--target-sizes 8,all', f.read())
+            best = [n for n in os.listdir(osp.join(
+                work, 'n8', 'runs', 'target-only', 'seed0-foldn8',
+                'stage0')) if n.startswith('best_')]
+            self.assertTrue(best)
+            # resume: nothing is trained again
+            with mock.patch('dl4all_mm.evaluation.transfer.executor.'
+                            'subprocess_executor') as train:
+                code, out, err = _run(argv)
+            self.assertEqual(code, 0, out + err)
+            train.assert_not_called()
+            with open(osp.join(work, 'results.json')) as f:
+                self.assertEqual(json.load(f), records)
