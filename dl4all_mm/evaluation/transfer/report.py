@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..protocol import compare, summarize
+from ..protocol import _p, _pct, compare, summarize
 
 METRIC = 'balanced_accuracy'
 
@@ -48,16 +48,6 @@ def verdict(records: Sequence[dict], method: str, baseline: str) -> dict:
     return dict(method=method, baseline=baseline, diff=diff, spread=spread,
                 n=test['n'], ttest_p=test['ttest_p'],
                 wilcoxon_p=test['wilcoxon_p'], word=word)
-
-
-def _pct(value: Optional[float], signed: bool = False) -> str:
-    if value is None:
-        return 'n/a'
-    return f'{100 * value:+.2f}' if signed else f'{100 * value:.2f}'
-
-
-def _p(value: Optional[float]) -> str:
-    return 'n/a' if value is None else f'{value:.3f}'
 
 
 def render(records: Sequence[dict], methods: Sequence[str],
