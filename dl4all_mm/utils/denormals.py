@@ -1,14 +1,15 @@
 """Flush denormal floats to zero on the CPU, as a runtime choice.
 
-Training on the CPU reaches denormal (subnormal) float32 values after a few
-epochs (measured here: ResNet-18 on the demo config went from 0.17 s to
-4-5 s per iteration in epochs 3-5, 25 times slower; with denormals flushed
-every epoch stays at 0.17 s). Values below 1.2e-38 become zero, which does
-not change training in any measurable way; TensorFlow and most inference
-runtimes flush them by default.
+Training on the CPU can reach denormal (subnormal) float32 values after a
+few epochs, and many CPUs compute on them far more slowly (the cost depends
+on the CPU: ``benchmarks/denormals.py`` measures it; docs/benchmarks.md,
+section 6). Values below 1.2e-38 become zero, which does not change
+training in any measurable way; TensorFlow and most inference runtimes
+flush them by default.
 
 Flushing sets the CPU's FTZ/DAZ flags of the calling thread, which numpy
-shares with torch. Importing :mod:`dl4all_mm` does not flush: our configs
+shares with torch; torch's intra-op threads inherit them only when they are
+created. Importing :mod:`dl4all_mm` does not flush: our configs
 turn it on with :class:`FlushDenormalHook` for the run, and restore the
 previous state after it. ``DL4ALL_KEEP_DENORMALS=1`` keeps denormals even
 where the hook is configured.

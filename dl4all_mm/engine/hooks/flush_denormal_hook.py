@@ -14,14 +14,17 @@ from ...utils.denormals import (KEEP_ENV, denormals_flushed,
 class FlushDenormalHook(Hook):
     """Flush CPU float32 denormals to zero while the runner runs.
 
-    CPU training slows down up to 25 times once weights or activations
-    reach denormal values (:mod:`dl4all_mm.utils.denormals`); flushing them
-    to zero avoids that and does not change results measurably. The hook
+    On many CPUs, training slows down sharply once weights or activations
+    reach denormal values (:mod:`dl4all_mm.utils.denormals`; the cost
+    depends on the CPU, ``benchmarks/denormals.py`` measures it); flushing
+    them to zero avoids that and does not change results measurably. The hook
     turns flushing on in ``before_run`` (each of ``train()``, ``val()``,
     ``test()``), says so in the log, and restores the previous state in
     ``after_run``, so the process is left as it was found. It sets the
     flags of the main thread (where the model runs); numpy code in that
-    thread is affected too while the run lasts.
+    thread is affected too while the run lasts. Threads of torch's intra-op
+    pool inherit the flags only when they are created: a pool started
+    before ``before_run`` keeps denormals in its threads' share of the work.
 
     ``configs/_base_/default_runtime.py`` registers it as
     ``default_hooks.flush_denormal``; turn it off with
@@ -53,7 +56,7 @@ class FlushDenormalHook(Hook):
         if set_flush_denormals(True):
             print_log(
                 'FlushDenormalHook: CPU denormal floats are flushed to zero '
-                'during this run (avoids up to 25x slower CPU training; '
+                'during this run (avoids slow denormal arithmetic on the CPU; '
                 f'{KEEP_ENV}=1 or default_hooks.flush_denormal.flush=False '
                 'keeps them).',
                 logger='current')
