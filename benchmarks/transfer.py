@@ -54,7 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--work-dir', help='output folder (required to run)')
     p.add_argument('--test-ann', help='another test set: annotation file')
     p.add_argument('--test-root', help='image folder of --test-ann')
-    p.add_argument('--backbone', default='resnet18', choices=('resnet18', 'efficientnet-lite0'))
+    p.add_argument('--backbone', default='resnet18',
+                   choices=('resnet18', 'efficientnet-lite0'))
     p.add_argument('--methods', default=','.join(tm.METHODS),
                    help='comma-separated methods (default: all)')
     p.add_argument('--seeds', default='0,1,2', help='comma-separated seeds')
