@@ -52,8 +52,8 @@ class TestMethodsOnOtherData(unittest.TestCase):
             for key in ('train_dataloader', 'val_dataloader',
                         'test_dataloader'):
                 # no dataset is left on the configs' all_aria folder
-                self.assertNotIn("'data_root': 'data", _datasets_text(last[key]),
-                                 f'{method} {key}')
+                self.assertNotIn("'data_root': 'data",
+                                 _datasets_text(last[key]), f'{method} {key}')
             for cfg in cfgs:
                 loader = cfg.train_dataloader.dataset
                 pipelines = [d.get('pipeline') or d.dataset.pipeline
