@@ -81,7 +81,7 @@ class TestMethodsOnOtherData(unittest.TestCase):
     def test_backbones(self):
         vit = tm.backbone_spec('vit-b16', img_size=96)
         self.assertEqual(vit['backbone']['img_size'], 96)
-        opts = tm._backbone(vit, ['h'], [])
+        opts = tm.backbone_options(vit, ['h'], [])
         self.assertIsNone(opts['model.neck'])
         self.assertEqual(opts['h'], 768)
         lite = tm.backbone_spec('efficientnet-lite0', pretrained='none')
@@ -90,4 +90,4 @@ class TestMethodsOnOtherData(unittest.TestCase):
             tm.backbone_spec('resnet50', pretrained='/no/such.pth')
         with self.assertRaisesRegex(ValueError, 'expected one of'):
             tm.backbone_spec('alexnet')
-        self.assertEqual(tm._backbone('resnet18', ['h'], []), {})
+        self.assertEqual(tm.backbone_options('resnet18', ['h'], []), {})
