@@ -4,6 +4,7 @@ import hashlib
 import os.path as osp
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -11,7 +12,9 @@ import numpy as np
 from .image_set import ImageSet, InputError
 
 
-def _file_digest(path: str) -> str:
+@lru_cache(maxsize=None)
+def file_digest(path: str) -> str:
+    """SHA-1 of a file's bytes (read once per path and process)."""
     with open(path, 'rb') as f:
         return hashlib.sha1(f.read()).hexdigest()
 
@@ -39,7 +42,7 @@ def group_ids(images: ImageSet, group_regex: Optional[str]) -> List[int]:
             j = first.setdefault(key, i)
             parent[find(i)] = find(j)
 
-    join_same([_file_digest(p) for p in images.paths])
+    join_same([file_digest(p) for p in images.paths])
     if group_regex:
         try:
             pattern = re.compile(group_regex)

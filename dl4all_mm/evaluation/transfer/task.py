@@ -9,8 +9,8 @@ from typing import Dict, List, Optional, Sequence
 from .data_options import TaskData
 from .image_set import (ImageSet, InputError, apply_class_map, check_images,
                         parse_class_map, read_image_set, self_labels)
-from .splits import (balanced_source, class_weights, group_ids,
-                     nested_subsets, split_groups)
+from .splits import (balanced_source, class_weights, file_digest,
+                     group_ids, nested_subsets, split_groups)
 from .stats import mean_std
 
 SPLIT_SEED = 0  # fixed: every method and seed sees the same splits
@@ -123,9 +123,7 @@ def _no_shared_content(splits: Dict[str, ImageSet]) -> None:
     seen: Dict[str, str] = {}
     for name, images in splits.items():
         for path in images.paths:
-            with open(path, 'rb') as f:
-                digest = hashlib.sha1(f.read()).hexdigest()
-            other = seen.setdefault(digest, name)
+            other = seen.setdefault(file_digest(path), name)
             if other != name:
                 raise InputError(f'{path} ({name}) has the same content as '
                                  f'an image of the {other} split: the test '
