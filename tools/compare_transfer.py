@@ -29,8 +29,7 @@ from dl4all_mm.evaluation.transfer.compare import (CompareOptions,
                                                    run_comparison)
 from dl4all_mm.evaluation.transfer.executor import share_cores
 from dl4all_mm.evaluation.transfer.image_set import InputError
-from dl4all_mm.evaluation.transfer.splits import parse_sizes
-from dl4all_mm.evaluation.transfer.task import TaskInputs
+from dl4all_mm.evaluation.transfer.task import TaskInputs, parse_sizes
 
 DEFAULT_METHODS = 'target-only,sequential,mixed,dl4all-joint,dl4all-greedy'
 

@@ -10,9 +10,7 @@ from mmengine.utils import import_modules_from_strings
 from mmpretrain.registry import DATASETS
 
 from dl4all_mm import compat
-
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
-                  '.tiff', '.webp')
+from dl4all_mm.datasets.splits import IMG_EXTENSIONS
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@ import hashlib
 import os
 import os.path as osp
 from collections import defaultdict
+from functools import lru_cache
 from typing import (Any, Dict, Iterable, List, NamedTuple, Optional,
                     Sequence, Tuple)
 
@@ -45,8 +46,11 @@ def _norm(path: str) -> str:
     return osp.normcase(osp.realpath(path)) if '://' not in path else path
 
 
+@lru_cache(maxsize=None)
 def file_sha256(path: str) -> str:
-    """SHA-256 of a file's bytes (any mmengine file backend)."""
+    """SHA-256 of a file's bytes (any mmengine file backend), read once per
+    path and process: the one file hasher of the package (leakage checks,
+    group ids of identical files)."""
     if '://' in path:
         return hashlib.sha256(fileio.get(path)).hexdigest()
     with open(path, 'rb') as f:

@@ -13,7 +13,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 DOCS = 'see docs/datasets.md'
-IMG_EXTENSIONS = ('.bmp', '.png', '.jpg', '.jpeg', '.tif', '.tiff')
+#: The image files every reader of the package accepts (lower case).
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
+                  '.tiff', '.webp')
 
 CNMC_CLASSES = ('hem', 'all')
 CNMC_PATTERN = 'UID_<patient>_<image>_<cell>_<all|hem>.bmp'

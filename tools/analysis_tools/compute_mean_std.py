@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
-IMG_EXTENSIONS = ('.bmp', '.png', '.jpg', '.jpeg', '.tif', '.tiff')
+from dl4all_mm.datasets.splits import IMG_EXTENSIONS
 
 
 def list_images(data_root: str, ann_file: Optional[str] = None) -> List[str]:

@@ -12,8 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
-                    '.ppm', '.pgm', '.webp')
+from dl4all_mm.datasets.splits import IMG_EXTENSIONS
 
 
 class InputError(ValueError):
@@ -55,7 +54,7 @@ class ImageSet:
 
 
 def _is_image(name: str) -> bool:
-    return name.lower().endswith(IMAGE_EXTENSIONS)
+    return name.lower().endswith(IMG_EXTENSIONS)
 
 
 def _read_folder(folder: str, what: str) -> ImageSet:

@@ -6,11 +6,13 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
+from dl4all_mm.datasets.group_split import (balanced_source, group_ids,
+                                            nested_subsets, split_groups)
+from dl4all_mm.datasets.leakage import find_leakage, format_leaks
+from dl4all_mm.engine.hooks.class_weight_hook import compute_class_weights
 from .data_options import TaskData
 from .image_set import (ImageSet, InputError, apply_class_map, check_images,
                         parse_class_map, read_image_set, self_labels)
-from .splits import (balanced_source, class_weights, file_digest,
-                     group_ids, nested_subsets, split_groups)
 from .stats import mean_std
 
 SPLIT_SEED = 0  # fixed: every method and seed sees the same splits
@@ -77,7 +79,7 @@ def _target_splits(inputs: TaskInputs, target: ImageSet,
                    notes: List[str]) -> Dict[str, ImageSet]:
     mapping = parse_class_map(inputs.class_map)
     target = apply_class_map(target, mapping, '--target')
-    groups = group_ids(target, inputs.group_regex)
+    groups = group_ids(target.paths, inputs.group_regex)
     labels = target.indices()
     if inputs.target_test:
         test = read_image_set(inputs.target_test, inputs.target_test_root,
@@ -119,15 +121,50 @@ def _target_splits(inputs: TaskInputs, target: ImageSet,
 
 
 def _no_shared_content(splits: Dict[str, ImageSet]) -> None:
-    """Leakage guard: no file content in two splits."""
-    seen: Dict[str, str] = {}
-    for name, images in splits.items():
-        for path in images.paths:
-            other = seen.setdefault(file_digest(path), name)
-            if other != name:
-                raise InputError(f'{path} ({name}) has the same content as '
-                                 f'an image of the {other} split: the test '
-                                 'set must not hold training images')
+    """Leakage guard (:func:`dl4all_mm.datasets.leakage.find_leakage`): no
+    file, nor identical content, in two splits."""
+    infos = {k: [dict(img_path=p) for p in v.paths]
+             for k, v in splits.items()}
+    leaks = find_leakage(infos['train'], dict(val=infos['val'],
+                                              test=infos['test']),
+                         checks=('path', 'hash'))
+    leaks += find_leakage(infos['val'], dict(test=infos['test']),
+                          checks=('path', 'hash'))
+    if leaks:
+        raise InputError('the test set must not hold training or '
+                         'validation images:\n' + format_leaks(leaks))
+
+
+def class_weights(labels: Sequence[int], num_classes: int) -> List[float]:
+    """Target class weights of the single-head methods: the reference rule
+    of :func:`compute_class_weights` (``N / n_c``, which DL4ALL's
+    ``DomainClassWeightHook`` applies), divided by the number of classes so
+    that they average 1 over the training images (mmpretrain's
+    ``CrossEntropyLoss`` averages weighted losses over the batch size).
+
+    Raises:
+        InputError: a class has no training image.
+    """
+    missing = [c for c in range(num_classes) if c not in set(labels)]
+    if missing:
+        raise InputError(f'the training images hold no image of class '
+                         f'index(es) {missing}: cannot weight the classes')
+    return [round(w / num_classes, 4) for w in compute_class_weights(
+        labels, num_classes, min_count=1)]
+
+
+def parse_sizes(text: str) -> List[object]:
+    """``'24,48,96,all'`` -> ``[24, 48, 96, 'all']``."""
+    sizes: List[object] = []
+    for part in (p.strip() for p in text.split(',')):
+        if part == 'all':
+            sizes.append('all')
+        elif part.isdigit() and int(part) > 0:
+            sizes.append(int(part))
+        else:
+            raise InputError(f'--target-sizes: {part!r} is not a positive '
+                             'number or "all"')
+    return sizes
 
 
 def prepare_task(inputs: TaskInputs, out_dir: str,

@@ -9,10 +9,10 @@ from dl4all_mm.evaluation.transfer.image_set import (InputError, ImageSet,
                                                      parse_class_map,
                                                      read_image_set,
                                                      self_labels)
-from dl4all_mm.evaluation.transfer.splits import (class_weights, group_ids,
-                                                  nested_subsets,
-                                                  split_groups)
-from dl4all_mm.evaluation.transfer.task import TaskInputs, prepare_task
+from dl4all_mm.datasets.group_split import (group_ids, nested_subsets,
+                                            split_groups)
+from dl4all_mm.evaluation.transfer.task import (TaskInputs, class_weights,
+                                                prepare_task)
 
 from .fixtures import make_task, write_images
 
@@ -75,9 +75,9 @@ class TestSplits(unittest.TestCase):
             subsets[120]))
         self.assertEqual(sum(labels[i] == 0 for i in subsets[24]), 6)
         self.assertEqual(sum(labels[i] == 0 for i in subsets[8]), 2)
-        with self.assertRaisesRegex(InputError, 'only 120'):
+        with self.assertRaisesRegex(ValueError, 'only 120'):
             nested_subsets(labels, [200])
-        with self.assertRaisesRegex(InputError, 'every class'):
+        with self.assertRaisesRegex(ValueError, 'every class'):
             nested_subsets([0] * 99 + [1], [2])
         self.assertEqual(class_weights([0, 1, 1, 1], 2), [2.0, 0.6667])
 
@@ -90,7 +90,7 @@ class TestSplits(unittest.TestCase):
             with open(osp.join(tmp, 'a', 'copy.png'), 'wb') as f:
                 f.write(data)
             images = read_image_set(tmp)
-            ids = group_ids(images, None)
+            ids = group_ids(images.paths, None)
             self.assertEqual(len(set(ids)), 3)
             by_name = dict(zip(map(osp.basename, images.paths), ids))
             self.assertEqual(by_name['copy.png'], by_name[names[0]])

@@ -1,33 +1,33 @@
-"""Leak-free target splits: whole groups (patients, slides, identical
-files) per split, stratified by class; nested training subsets."""
-import hashlib
+"""Leak-free group-wise splits of labelled images.
+
+One splitter for every route that splits a target set: whole groups
+(patients, slides, byte-identical files) per split, stratified by each
+group's majority class (:func:`split_groups`), and nested stratified
+training subsets (:func:`nested_subsets`). ``tools/compare_transfer.py``
+and its preset ``benchmarks/transfer.py`` split through here; the k-fold
+protocols of ``tools/dataset_converters/make_splits.py`` use
+:func:`.splits.make_folds`. Errors are ``ValueError`` naming the value.
+"""
 import os.path as osp
 import re
 from collections import Counter
-from functools import lru_cache
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .image_set import ImageSet, InputError
+from .leakage import file_sha256
 
 
-@lru_cache(maxsize=None)
-def file_digest(path: str) -> str:
-    """SHA-1 of a file's bytes (read once per path and process)."""
-    with open(path, 'rb') as f:
-        return hashlib.sha1(f.read()).hexdigest()
-
-
-def group_ids(images: ImageSet, group_regex: Optional[str]) -> List[int]:
+def group_ids(paths: Sequence[str], group_regex: Optional[str] = None,
+              what: str = '--group-regex') -> List[int]:
     """A group id per image: images sharing a ``group_regex`` match (group
-    1, else the whole match, searched in the path relative to nothing but
-    the file name and its folder) or byte-identical content share a group.
+    1, else the whole match, searched in ``folder/file name``) or
+    byte-identical content (:func:`.leakage.file_sha256`) share a group.
 
     Raises:
-        InputError: the regex is bad or misses a file name.
+        ValueError: the regex is bad or misses a file name.
     """
-    n = len(images)
+    n = len(paths)
     parent = list(range(n))
 
     def find(i: int) -> int:
@@ -42,21 +42,20 @@ def group_ids(images: ImageSet, group_regex: Optional[str]) -> List[int]:
             j = first.setdefault(key, i)
             parent[find(i)] = find(j)
 
-    join_same([file_digest(p) for p in images.paths])
+    join_same([file_sha256(p) for p in paths])
     if group_regex:
         try:
             pattern = re.compile(group_regex)
         except re.error as err:
-            raise InputError(f'--group-regex {group_regex}: bad regex '
-                             f'({err})')
+            raise ValueError(f'{what} {group_regex}: bad regex ({err})')
         keys = []
-        for path in images.paths:
+        for path in paths:
             name = osp.join(osp.basename(osp.dirname(path)),
                             osp.basename(path))
             match = pattern.search(name)
             if match is None:
-                raise InputError(f'--group-regex {group_regex} matches '
-                                 f'nothing in {path}')
+                raise ValueError(f'{what} {group_regex} matches nothing in '
+                                 f'{path}')
             keys.append(match.group(1) if pattern.groups else match.group(0))
         join_same(keys)
     roots = [find(i) for i in range(n)]
@@ -77,7 +76,7 @@ def split_groups(labels: Sequence[int], groups: Sequence[int],
         dict: split name -> sorted image indices.
     """
     if len(fractions) != len(names) or abs(sum(fractions) - 1) > 1e-6:
-        raise InputError(f'split fractions {list(fractions)} must be '
+        raise ValueError(f'split fractions {list(fractions)} must be '
                          f'{len(names)} numbers adding up to 1')
     members: Dict[int, List[int]] = {}
     for i, g in enumerate(groups):
@@ -111,7 +110,7 @@ def nested_subsets(labels: Sequence[int], sizes: Sequence[int],
     each subset a prefix of it.
 
     Raises:
-        InputError: a size exceeds the images or a subset misses a class.
+        ValueError: a size exceeds the images or a subset misses a class.
     """
     rng = np.random.default_rng(seed)
     by_class: Dict[int, List[int]] = {}
@@ -126,28 +125,16 @@ def nested_subsets(labels: Sequence[int], sizes: Sequence[int],
     out = {}
     for size in sorted(sizes):
         if size > len(order):
-            raise InputError(f'target size {size}: the target training '
+            raise ValueError(f'target size {size}: the target training '
                              f'split has only {len(order)} images')
         subset = order[:size]
         missing = sorted(set(by_class) - {labels[i] for i in subset})
         if missing:
-            raise InputError(f'target size {size} is too small to hold '
+            raise ValueError(f'target size {size} is too small to hold '
                              f'every class (missing class index(es) '
                              f'{missing})')
         out[size] = sorted(subset)
     return out
-
-
-def class_weights(labels: Sequence[int], num_classes: int) -> List[float]:
-    """Inverse-frequency weights ``n / (K * n_c)`` of training labels."""
-    counts = Counter(labels)
-    missing = [c for c in range(num_classes) if not counts[c]]
-    if missing:
-        raise InputError(f'the training images hold no image of class '
-                         f'index(es) {missing}: cannot weight the classes')
-    n = sum(counts.values())
-    return [round(n / (num_classes * counts[c]), 4)
-            for c in range(num_classes)]
 
 
 def balanced_source(labels: Sequence[int], limit: Optional[int],
@@ -157,18 +144,3 @@ def balanced_source(labels: Sequence[int], limit: Optional[int],
         return list(range(len(labels)))
     subsets = nested_subsets(labels, [limit], seed)
     return subsets[limit]
-
-
-def parse_sizes(text: str) -> List[object]:
-    """``'24,48,96,all'`` -> ``[24, 48, 96, 'all']``."""
-    sizes: List[object] = []
-    for part in (p.strip() for p in text.split(',')):
-        if part == 'all':
-            sizes.append('all')
-        elif part.isdigit() and int(part) > 0:
-            sizes.append(int(part))
-        else:
-            raise InputError(f'--target-sizes: {part!r} is not a positive '
-                             'number or "all"')
-    return sizes
-
