@@ -7,10 +7,9 @@ A *record* is one trained-and-tested run::
      "wall_s": 312.5}
 
 with the six :data:`METRIC_KEYS` as fractions in [0, 1] (``None`` where a
-value is undefined, e.g. the AUC of a test split holding one class). Used by
-``tools/run_protocol.py`` and ``benchmarks/transfer.py``.
+value is undefined, e.g. the AUC of a test split holding one class). The
+statistics of every report; :mod:`.report` renders them.
 """
-import json
 import math
 import warnings
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -185,82 +184,3 @@ def compare(records: Sequence[dict],
         rows.append(dict(seed=seed, fold=fold, diff=diff))
     tests = {k: paired_test([r['diff'][k] for r in rows]) for k in metrics}
     return dict(rows=rows, tests=tests)
-
-
-def _pct(value: Optional[float], signed: bool = False) -> str:
-    if value is None:
-        return 'n/a'
-    return f'{100 * value:+.2f}' if signed else f'{100 * value:.2f}'
-
-
-def _p(value: Optional[float]) -> str:
-    return 'n/a' if value is None else f'{value:.3g}'
-
-
-def render_markdown(records: Sequence[dict],
-                    references: Sequence[str],
-                    title: str = 'Protocol results',
-                    notes: Sequence[str] = (),
-                    metrics: Sequence[str] = METRIC_KEYS) -> str:
-    """Markdown report: mean ± std per method, then every reference method
-    minus every other method per seed/fold with paired tests."""
-    summary = summarize(records, metrics)
-    splits = sorted({str(r.get('eval_split', 'test')) for r in records})
-    split = ('Validation-split' if splits == ['val'] else
-             f"{'/'.join(splits).capitalize()}-split")
-    lines = [f'# {title}', '']
-    lines += [f'{n}' for n in notes] + ([''] if notes else [])
-    lines += [
-        f'{split} metrics in %, mean ± sample std over seeds × folds '
-        '(n/a: fewer than two values).', '',
-        '| method | runs | ' + ' | '.join(metrics) + ' | s/run |',
-        '|---|---|' + '---|' * len(metrics) + '---|'
-    ]
-    for method, entry in summary.items():
-        cells = []
-        for key in metrics:
-            m = entry[key]
-            cell = f"{_pct(m['mean'])} ± {_pct(m['std'])}"
-            if m['n'] != entry['runs']:
-                cell += f" (n={m['n']})"
-            cells.append(cell)
-        lines.append(f"| {method} | {entry['runs']} | " + ' | '.join(cells) +
-                     f" | {entry['wall_s'] / entry['runs']:.0f} |")
-    for ref in references:
-        if ref not in summary:
-            continue
-        for base in summary:
-            if base in references:
-                continue
-            cmp = compare(records, ref, base, metrics)
-            lines += [
-                '', f'## {ref} minus {base} (points)', '',
-                '| seed | fold | ' + ' | '.join(metrics) + ' |',
-                '|---|---|' + '---|' * len(metrics)
-            ]
-            for row in cmp['rows']:
-                fold = '-' if row['fold'] is None else row['fold']
-                lines.append(f"| {row['seed']} | {fold} | " + ' | '.join(
-                    _pct(row['diff'][k], True) for k in metrics) + ' |')
-            tests = cmp['tests']
-            lines.append('| **mean** | | ' + ' | '.join(
-                _pct(tests[k]['mean'], True) for k in metrics) + ' |')
-            lines.append('| Wilcoxon p | | ' + ' | '.join(
-                _p(tests[k]['wilcoxon_p']) for k in metrics) + ' |')
-            lines.append('| paired t p | | ' +
-                         ' | '.join(_p(tests[k]['ttest_p'])
-                                    for k in metrics) + ' |')
-            notes_ = sorted({t['note'] for t in tests.values() if t['note']})
-            if notes_:
-                lines += ['', 'Notes: ' + '; '.join(notes_) + '.']
-    return '\n'.join(lines) + '\n'
-
-
-def write_results(records: Sequence[dict], json_path: str, md_path: str,
-                  references: Sequence[str], **kwargs) -> None:
-    """Write ``results.json`` (validated records) and ``results.md``."""
-    records = [validate_record(r) for r in records]
-    with open(json_path, 'w', encoding='utf-8') as f:
-        json.dump(list(records), f, indent=2, allow_nan=False)
-    with open(md_path, 'w', encoding='utf-8') as f:
-        f.write(render_markdown(records, references, **kwargs))

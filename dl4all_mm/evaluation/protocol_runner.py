@@ -32,8 +32,9 @@ import os.path as osp
 import time
 from typing import Callable, List, Optional, Sequence
 
-from .protocol import MULTICLASS_NOTE, standard_metrics, write_results
+from .protocol import MULTICLASS_NOTE, standard_metrics
 from .protocol_worker import subprocess_executor
+from .report import write_results
 from .run_spec import PLACEHOLDERS, RunSpec, fill, stage_variables
 
 __all__ = [

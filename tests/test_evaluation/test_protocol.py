@@ -7,9 +7,9 @@ import tempfile
 from unittest import TestCase
 
 from dl4all_mm.evaluation.protocol import (MULTICLASS_NOTE, compare,
-                                           paired_test, render_markdown,
-                                           standard_metrics, summarize,
-                                           write_results)
+                                           paired_test, standard_metrics,
+                                           summarize)
+from dl4all_mm.evaluation.report import render_markdown, write_results
 
 
 def record(method, seed, acc, bal=None, auc=0.5, fold=None):

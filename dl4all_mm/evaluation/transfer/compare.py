@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from ..protocol_runner import expand_protocol, run_protocol
+from ..report import METRIC, write_results
 from . import methods as tm
 from .executor import ParallelExecutor
 from .data_options import REPO
-from .report import METRIC, write_report
 from .task import TaskInputs, TransferTask, prepare_task
 
 
@@ -172,8 +172,10 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
                                 backbone=opts.backbone,
                                 img_size=inputs.img_size, iters=opts.iters))
         failures += failed
-        write_report(records, opts.methods, references(opts.methods),
-                     work_dir, title, notes)
+        write_results(records, osp.join(work_dir, 'results.json'),
+                      osp.join(work_dir, 'results.md'),
+                      references(opts.methods), title=title, notes=notes,
+                      methods=opts.methods)
     for name, message in failures:
         print(f'FAILED {name}: {message}')
     print(f'{len(records)} runs done; report in '
