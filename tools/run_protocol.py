@@ -90,16 +90,15 @@ def _load(path: str, env: dict) -> Config:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from dl4all_mm.evaluation.protocol_runner import (expand_protocol,
-                                                      run_protocol)
+    from dl4all_mm.evaluation.protocol_file import (execute_protocol,
+                                                    load_protocol,
+                                                    protocol_runs)
     from dl4all_mm.evaluation.protocol_worker import subprocess_executor
-    protocol = Config.fromfile(args.protocol)
-    if args.cfg_options:
-        protocol.merge_from_dict(args.cfg_options)
     methods = args.methods.split(',') if args.methods else None
     seeds = [int(s) for s in args.seeds.split(',')] if args.seeds else None
     try:
-        runs = expand_protocol(protocol, args.protocol, methods, seeds)
+        protocol = load_protocol(args.protocol, args.cfg_options)
+        runs = protocol_runs(protocol, args.protocol, methods, seeds)
     except (KeyError, ValueError, FileNotFoundError) as err:
         print(f'error: {args.protocol}: {err}', file=sys.stderr)
         return 2
@@ -112,15 +111,11 @@ def main(argv=None) -> int:
     def executor(run, run_dir):
         return subprocess_executor(run, run_dir, timeout=timeout)
 
+    protocol.setdefault('title', osp.basename(args.protocol))
     try:
-        records, failures = run_protocol(
-            runs,
-            args.work_dir,
-            references=protocol.get('references', []),
-            executor=executor,
-            progress=not args.no_progress,
-            title=protocol.get('title', osp.basename(args.protocol)),
-            notes=protocol.get('notes', []))
+        records, failures = execute_protocol(
+            protocol, runs, args.work_dir, executor=executor,
+            progress=not args.no_progress)
     except ValueError as err:  # a finished run made from another spec
         print(f'error: {err}', file=sys.stderr)
         return 2

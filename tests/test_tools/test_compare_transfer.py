@@ -46,7 +46,7 @@ class TestBadInputs(unittest.TestCase):
 
     def assert_fails(self, argv, *needles):
         with mock.patch('dl4all_mm.evaluation.transfer.compare.'
-                        'run_protocol') as train:
+                        'execute_protocol') as train:
             code, _, err = _run(argv)
         self.assertEqual(code, 2, err)
         train.assert_not_called()
@@ -118,7 +118,10 @@ class TestEndToEnd(unittest.TestCase):
             with open(osp.join(work, 'results.md')) as f:
                 report = f.read()
             self.assertIn('| dl4all-joint | target-only |', report)
-            self.assertIn('## Verdict', report)
+            self.assertIn('| 8 | dl4all-joint | target-only |', report)
+            self.assertIn('## 8 target images', report)
+            self.assertIn('### dl4all-joint minus target-only (points)',
+                          report)
             self.assertTrue(osp.getsize(osp.join(work,
                                                  'learning_curve.png')) > 0)
             with open(osp.join(work, 'command.txt')) as f:

@@ -2,8 +2,10 @@
 the protocol machinery, then the learning-curve report.
 
 Layout of ``work_dir``: ``data/`` (annotation files), ``n{size}/`` (one
-protocol per target size: ``runs/<method>/seed<S>-foldn<size>/`` with each
-run's work dirs and best checkpoint, and that size's ``results.md``),
+protocol per target size, ``protocol.json``, which
+``tools/run_protocol.py`` runs the same way; ``runs/<method>/
+seed<S>-foldn<size>/`` with each run's work dirs and best checkpoint, and
+that size's ``results.md``),
 optionally ``lr_search/``, and the report: ``results.json``, ``results.md``,
 ``learning_curve.png``, ``command.txt``. Finished runs are skipped when the
 same command runs again.
@@ -14,11 +16,11 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-from ..protocol_runner import expand_protocol, run_protocol
+from ..protocol_file import (execute_protocol, load_protocol,
+                             protocol_runs, write_protocol)
 from ..report import METRIC, write_results
 from . import methods as tm
 from .executor import ParallelExecutor
-from .data_options import REPO
 from .task import TaskInputs, TransferTask, prepare_task
 
 
@@ -50,8 +52,10 @@ def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
     return out
 
 
-def _runs(task: TransferTask, size: int, opts: CompareOptions,
-          recipes: dict, spec: dict, test_ann: Optional[str] = None):
+def _protocol(task: TransferTask, size: int, opts: CompareOptions,
+              recipes: dict, spec: dict, title: str, notes: Sequence[str],
+              test_ann: Optional[str] = None) -> dict:
+    """The protocol of one target size (config paths absolute)."""
     data = task.sizes[size]
     if test_ann is not None:
         data = type(data)(**dict(data.__dict__, test_ann=test_ann))
@@ -66,12 +70,24 @@ def _runs(task: TransferTask, size: int, opts: CompareOptions,
     env = dict(DL4ALL_COMPARE_DATA=task.digest, PYTHONUNBUFFERED='1')
     if opts.device == 'cpu':
         env['CUDA_VISIBLE_DEVICES'] = ''
-    protocol = dict(methods=methods, seeds=list(opts.seeds),
-                    folds=[f'n{size}'], env=env,
-                    references=references(opts.methods),
-                    select_metric=f'diagnostic/{METRIC}', positive_index=1)
-    return expand_protocol(protocol, osp.join(REPO, 'tools',
-                                              'compare_transfer.py'))
+    return dict(methods=methods, seeds=list(opts.seeds),
+                folds=[f'n{size}'], env=env,
+                references=references(opts.methods),
+                select_metric=f'diagnostic/{METRIC}', positive_index=1,
+                run_timeout=opts.run_timeout, title=title, notes=list(notes),
+                record_fields=dict(target_size=size,
+                                   n_test=_lines(data.test_ann),
+                                   backbone=opts.backbone,
+                                   img_size=data.img_size, iters=opts.iters))
+
+
+def _runs(protocol: dict, work_dir: str) -> tuple:
+    """Write ``work_dir/protocol.json``; the loaded protocol and its runs
+    (what ``tools/run_protocol.py`` makes of the same file)."""
+    path = osp.join(work_dir, 'protocol.json')
+    write_protocol(protocol, path)
+    loaded = load_protocol(path)
+    return loaded, protocol_runs(loaded, path)
 
 
 def references(methods: Sequence[str]) -> List[str]:
@@ -79,12 +95,10 @@ def references(methods: Sequence[str]) -> List[str]:
     return [m for m in methods if tm.METHODS[m][0] == 'dl4all']
 
 
-def _execute(runs, work_dir: str, opts: CompareOptions, title: str,
-             notes: Sequence[str]) -> tuple:
+def _execute(protocol, runs, work_dir: str, opts: CompareOptions) -> tuple:
     executor = ParallelExecutor(runs, work_dir, opts.jobs, opts.run_timeout)
-    return run_protocol(runs, work_dir, references=references(opts.methods),
-                        executor=executor, progress=opts.progress,
-                        title=title, notes=notes)
+    return execute_protocol(protocol, runs, work_dir, executor=executor,
+                            progress=opts.progress)
 
 
 def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
@@ -99,10 +113,12 @@ def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
     one_seed = CompareOptions(**dict(opts.__dict__, seeds=[opts.seeds[0]]))
     for lr in opts.lr_search:
         recipes = _recipes(one_seed, {m: lr for m in opts.methods})
-        runs = _runs(task, size, one_seed, recipes, spec, test_ann=val)
-        records, _ = _execute(
-            runs, osp.join(work_dir, 'lr_search', f'lr{lr:g}'), one_seed,
-            f'lr search: lr {lr:g}, validation split', [])
+        lr_dir = osp.join(work_dir, 'lr_search', f'lr{lr:g}')
+        protocol, runs = _runs(_protocol(
+            task, size, one_seed, recipes, spec,
+            f'lr search: lr {lr:g}, validation split', [], test_ann=val),
+            lr_dir)
+        records, _ = _execute(protocol, runs, lr_dir, one_seed)
         for record in records:
             scores[record['method']][lr] = record['metrics'][METRIC]
     picked = {}
@@ -151,26 +167,23 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
          if lrs else '') + '.',
         f'Device {opts.device}; {opts.jobs} run(s) at a time.',
         f'Command: `{opts.command}`']
-    all_runs = {size: _runs(task, size, opts, recipes, spec)
-                for size in task.sizes}
+    protocols = {size: _runs(_protocol(
+        task, size, opts, recipes, spec, f'{title}: {size} target images',
+        notes), osp.join(work_dir, f'n{size}')) for size in task.sizes}
     if dry_run:
-        for size, runs in all_runs.items():
+        for size, (_, runs) in protocols.items():
             for run in runs:
                 print(f'n{size}/runs/{run.name}')
-        print(f'{sum(map(len, all_runs.values()))} runs (dry run: nothing '
-              'trained)')
+        print(f'{sum(len(r) for _, r in protocols.values())} runs (dry '
+              'run: nothing trained)')
         return 0
     records, failures = [], []
-    for size, runs in all_runs.items():
+    for size, (protocol, runs) in protocols.items():
         if opts.progress:
             print(f'target size {size}: {len(runs)} runs')
-        done, failed = _execute(runs, osp.join(work_dir, f'n{size}'), opts,
-                                f'{title}: {size} target images', notes)
-        n_test = _lines(task.sizes[size].test_ann)
-        for record in done:
-            records.append(dict(record, target_size=size, n_test=n_test,
-                                backbone=opts.backbone,
-                                img_size=inputs.img_size, iters=opts.iters))
+        done, failed = _execute(protocol, runs,
+                                osp.join(work_dir, f'n{size}'), opts)
+        records += done
         failures += failed
         write_results(records, osp.join(work_dir, 'results.json'),
                       osp.join(work_dir, 'results.md'),

@@ -10,9 +10,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, List, Sequence, Tuple
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-
 Norm = Tuple[List[float], List[float]]
 
 
@@ -67,7 +64,8 @@ DATASETS: Dict[str, Dict[str, str]] = {
 @lru_cache(maxsize=None)
 def _config(path: str):
     from mmengine.config import Config
-    return Config.fromfile(path if osp.isabs(path) else osp.join(REPO, path))
+    from ..protocol_file import config_file
+    return Config.fromfile(path if osp.isabs(path) else config_file(path))
 
 
 def _at(cfg, key: str):

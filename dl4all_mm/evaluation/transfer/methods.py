@@ -10,6 +10,7 @@ backbone, the method's *recipe* (the knobs tuned on the validation split,
 import math
 from typing import Dict, List, Optional
 
+from ..protocol_file import config_file
 from .backbones import BACKBONE_SPECS, backbone_options, backbone_spec
 from .data_options import TaskData, data_options
 
@@ -25,6 +26,13 @@ CONFIGS = dict(
     mixed='configs/baselines/mixed-multitask_resnet18_pbc2aria-lowdata.py',
     dl4all='configs/dl4all/dl4all-regular_resnet18_pbc2aria-lowdata.py',
     greedy='configs/dl4all/dl4all-greedy_resnet18_pbc2aria-lowdata.py')
+
+
+
+def _config(key: str) -> str:
+    """Absolute path of the method config ``CONFIGS[key]``."""
+    return config_file(CONFIGS[key])
+
 
 #: name -> (family, one-line description), in report order.
 METHODS = {
@@ -176,7 +184,7 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     if method == 'target-only':
         opts = dict(_iter_budget(iters), **_single_opts(recipe, weights))
         opts.update(backbone_options(backbone, head, norm))
-        return [dict(config=CONFIGS['target_only'], cfg_options=opts)]
+        return [dict(config=_config('target_only'), cfg_options=opts)]
     if method == 'sequential':
         half = max(1, iters // 2)
         first = _iter_budget(half, validations=1)
@@ -188,8 +196,8 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
         second.update(
             backbone_options(backbone, head, norm,
                              init_checkpoint='{prev_checkpoint}'))
-        return [dict(config=CONFIGS['seq1'], cfg_options=first),
-                dict(config=CONFIGS['seq2'], cfg_options=second)]
+        return [dict(config=_config('seq1'), cfg_options=first),
+                dict(config=_config('seq2'), cfg_options=second)]
     if method == 'mixed':
         opts = dict(_iter_budget(iters))
         opts['optim_wrapper.optimizer.lr'] = recipe['lr']
@@ -197,9 +205,9 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
             opts['model.head.task_heads.target.loss'] = dict(
                 type='CrossEntropyLoss', class_weight=weights)
         opts.update(backbone_options(backbone, head, norm))
-        return [dict(config=CONFIGS['mixed'], cfg_options=opts)]
+        return [dict(config=_config('mixed'), cfg_options=opts)]
     loop = DL4ALL_LOOPS[method]
-    config = CONFIGS['greedy' if loop['strategy'] == 'greedy' else 'dl4all']
+    config = _config('greedy' if loop['strategy'] == 'greedy' else 'dl4all')
     opts = _dl4all_opts(iters, backbone, recipe, n_train)
     opts.update({f'train_cfg.{k}': v for k, v in loop.items()})
     return [dict(config=config, cfg_options=opts)]

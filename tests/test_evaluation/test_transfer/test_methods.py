@@ -6,7 +6,7 @@ import unittest
 from mmengine.config import Config
 
 from dl4all_mm.evaluation.transfer import methods as tm
-from dl4all_mm.evaluation.transfer.data_options import REPO, TaskData
+from dl4all_mm.evaluation.transfer.data_options import TaskData
 
 DATA = TaskData(
     source_ann='/d/source.txt', source_classes=['a', 'b', 'c'],
@@ -18,7 +18,8 @@ DATA = TaskData(
 
 
 def _cfg(stage):
-    cfg = Config.fromfile(osp.join(REPO, stage['config']))
+    assert osp.isabs(stage['config']), stage['config']
+    cfg = Config.fromfile(stage['config'])
     cfg.merge_from_dict(stage['cfg_options'])
     return cfg
 
