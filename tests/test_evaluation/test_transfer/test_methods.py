@@ -6,6 +6,7 @@ import unittest
 from mmengine.config import Config
 
 from dl4all_mm.evaluation.transfer import methods as tm
+from dl4all_mm.evaluation.transfer.compare import references
 from dl4all_mm.evaluation.transfer.data_options import TaskData
 
 DATA = TaskData(
@@ -92,3 +93,95 @@ class TestMethodsOnOtherData(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, 'expected one of'):
             tm.backbone_spec('alexnet')
         self.assertEqual(tm.backbone_options('resnet18', ['h'], []), {})
+
+
+class TestRecipes(unittest.TestCase):
+    """Budgets and the DL4ALL recipe as the reference runs it (moved from
+    tests/test_benchmarks/test_transfer.py)."""
+
+    def test_budgets(self):
+        recipe = tm.recipe_of('dl4all-joint', dict(batch=(8, 24)))
+        opts = tm.stages('dl4all-joint', 1200, 'resnet18', recipe,
+                         [3.0, 0.6], 240)[0]['cfg_options']
+        # epochs of ceil(240 / 24) = 10 steps: 120 epochs = 1,200 steps
+        self.assertEqual(opts['train_cfg.max_epochs'], 120)
+        self.assertEqual(
+            opts['train_dataloader.batch_sampler.epoch_length'], 10)
+        seq = tm.stages('sequential', 1200, 'efficientnet-lite0',
+                        tm.recipe_of('sequential'), [3.0, 0.6], 240)
+        self.assertEqual(
+            [s['cfg_options']['train_cfg.max_iters'] for s in seq],
+            [600, 600])
+        backbone = seq[1]['cfg_options']['model.backbone']
+        self.assertFalse(backbone['pretrained_imagenet'])
+        self.assertEqual(backbone['init_cfg']['checkpoint'],
+                         '{prev_checkpoint}')
+
+    def test_dl4all_methods_as_the_reference_runs_them(self):
+        recipe = tm.recipe_of('dl4all-joint')
+        opts = {
+            m: tm.stages(m, 1200, 'resnet18', recipe, [3.0, 0.6],
+                         240)[0]['cfg_options']
+            for m in ('dl4all-joint', 'dl4all-greedy',
+                      'dl4all-greedy-samebatch')
+        }
+        joint = opts['dl4all-joint']
+        self.assertEqual(joint['train_cfg.strategy'], 'joint')
+        self.assertEqual(joint['train_cfg.warmup_mode'], 'reference')
+        self.assertNotIn('train_cfg.greedy_rule', joint)
+        self.assertEqual(
+            opts['dl4all-greedy']['train_cfg.greedy_rule'], 'reference')
+        self.assertEqual(
+            opts['dl4all-greedy-samebatch']['train_cfg.greedy_rule'],
+            'same_batch')
+        # class weights from the training labels (both heads, torch's
+        # weighted mean), BN re-estimated with momentum on target batches
+        # of 8, at most one pass over the 240 training images (30 batches)
+        hooks = {h['type']: h for h in joint['custom_hooks']}
+        self.assertIn('DomainClassWeightHook', hooks)
+        self.assertEqual(
+            hooks['DomainBNRecalibHook'],
+            dict(type='DomainBNRecalibHook', mode='momentum',
+                 num_batches=30, batch_size=8))
+        for domain in ('source', 'target'):
+            self.assertEqual(
+                joint[f'model.head.task_heads.{domain}.loss']['type'],
+                'WeightedCrossEntropyLoss')
+        self.assertNotIn('model.head.task_heads.target.loss.class_weight',
+                         joint)
+        # the tuned composition: 8 + 24 of the 32-image budget
+        sizes = joint['train_dataloader.batch_sampler.batch_sizes']
+        self.assertEqual(sizes, dict(source=8, target=24))
+        self.assertEqual(joint['train_dataloader.batch_size'], 32)
+        # the three DL4ALL methods differ only in their loop options
+        for name, o in opts.items():
+            rest = {k: v for k, v in o.items()
+                    if not k.startswith('train_cfg.') or k in (
+                        'train_cfg.max_epochs', 'train_cfg.warmup_epochs')}
+            same = {k: v for k, v in joint.items()
+                    if not k.startswith('train_cfg.') or k in (
+                        'train_cfg.max_epochs', 'train_cfg.warmup_epochs')}
+            self.assertEqual(rest, same, name)
+        off = tm.stages('dl4all-joint', 1200, 'resnet18',
+                        tm.recipe_of('dl4all-joint', dict(class_weight=0)),
+                        [3.0, 0.6], 240)[0]['cfg_options']
+        self.assertNotIn('DomainClassWeightHook',
+                         [h['type'] for h in off['custom_hooks']])
+        self.assertNotIn('model.head.task_heads.target.loss', off)
+        self.assertEqual(references(list(tm.METHODS)),
+                         ['dl4all-joint', 'dl4all-greedy',
+                          'dl4all-greedy-samebatch'])
+
+    def test_dl4all_keeps_the_runtime_checks(self):
+        for bn_recalib in (20, 0):
+            recipe = tm.recipe_of('dl4all-joint',
+                                  dict(bn_recalib=bn_recalib))
+            opts = tm.stages('dl4all-greedy', 1200, 'resnet18', recipe,
+                             [3.0, 0.6], 240)[0]['cfg_options']
+            types = [h['type'] for h in opts['custom_hooks']]
+            self.assertEqual(
+                types[:3],
+                ['DomainConfigCheckHook', 'LeakageGuardHook',
+                 'FiniteLossHook'])
+            self.assertEqual('DomainBNRecalibHook' in types,
+                             bn_recalib > 0)
