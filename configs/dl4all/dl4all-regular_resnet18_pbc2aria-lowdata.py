@@ -1,18 +1,12 @@
-# DL4ALL Regular (paired schedule, joint strategy) on the PBC -> all_aria
-# low-data task of benchmarks/transfer.py: ResNet-18 from random init at
-# 96 px, source PBC (8 classes), target all_aria as normal vs ALL (240
-# training images); the optimizer, lr curve, warm-up and BatchNorm
-# re-estimation of the demo (dl4all_resnet18_demo_pbc2bccd.py).
-# Budget: 80 epochs x 15 steps = 1,200 steps of 16 source + 16 target images
-# (the first epoch trains the heads only); validation every 10 epochs (150
-# steps); the best validation balanced accuracy is kept.
+# DL4ALL Regular (joint strategy) on the PBC -> all_aria low-data task:
+# ResNet-18 from random init at 96 px, source PBC (8 classes), target
+# all_aria as normal vs ALL (240 training images), with the task's DL4ALL
+# recipe (configs/_base_/recipes/dl4all_pbc2aria_lowdata.py: 1,200 steps of
+# 8 source + 24 target images, loss weights 0.3 / 0.7, class weights,
+# reference warm-up, momentum BN re-estimation); the best validation
+# balanced accuracy is kept.
 # Data paths: see configs/_base_/datasets/pbc2aria_lowdata.py.
-_base_ = [
-    '../_base_/models/dl4all_resnet18.py',
-    '../_base_/datasets/pbc2aria_lowdata.py',
-    '../_base_/schedules/dl4all_sgd_cosine_scratch.py',
-    '../_base_/scratch_runtime.py',
-]
+_base_ = ['../_base_/recipes/dl4all_pbc2aria_lowdata.py']
 
 model = dict(
     data_preprocessor=dict(
@@ -26,7 +20,4 @@ model = dict(
     head=dict(
         task_heads=dict(
             source=dict(num_classes=8), target=dict(num_classes=2))))
-
-train_cfg = dict(max_epochs=80, val_interval=10)
-default_hooks = dict(
-    checkpoint=dict(save_best='diagnostic/balanced_accuracy'))
+train_cfg = dict(strategy='joint')

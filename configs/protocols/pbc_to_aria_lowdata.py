@@ -1,5 +1,4 @@
-# PBC -> all_aria low-data protocol (run by benchmarks/transfer.py, or by
-# hand once the split files exist):
+# PBC -> all_aria low-data protocol, by hand once the split files exist:
 #
 #   python tools/run_protocol.py configs/protocols/pbc_to_aria_lowdata.py \
 #       --work-dir work_dirs/pbc2aria \
@@ -10,12 +9,15 @@
 # train.txt (240 images), val.txt (300) and test.txt (lines
 # `relative/path label`, label 1 = ALL); DL4ALL_ARIA_TEST_ANN and
 # DL4ALL_ARIA_TEST_ROOT may name another test set. Every method: ResNet-18
-# from random init at 96 px, the same augmentation, optimizer and lr curve,
-# 1,200 optimizer steps of 32 images (DL4ALL: 16 source + 16 target;
-# sequential: 600 source-only steps, then 600 target steps), 8 validations
-# on the target validation split, the best validation balanced accuracy
-# tested. Binary target: sensitivity = recall of ALL, specificity = recall
-# of normal.
+# from random init at 96 px, the same augmentation and lr curve, 1,200
+# optimizer steps of 32 images (sequential: 600 source-only steps, then 600
+# target steps), 8 validations on the target validation split, the best
+# validation balanced accuracy tested. DL4ALL trains its recipe config
+# (configs/_base_/recipes/dl4all_pbc2aria_lowdata.py: 8 source + 24 target
+# images per step, loss weights 0.3 / 0.7), the same recipe that
+# tools/compare_transfer.py trains with --backbone resnet18 --pretrained
+# none --iters 1200. Binary target: sensitivity = recall of ALL,
+# specificity = recall of normal.
 title = 'PBC -> all_aria low-data (ResNet-18 from scratch, 96 px)'
 notes = [
     'Budget: 1,200 optimizer steps of 32 images per run; model selected on '

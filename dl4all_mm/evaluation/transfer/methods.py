@@ -7,12 +7,12 @@ backbone, the method's *recipe* (the knobs tuned on the validation split,
 :data:`RECIPES`) and, for another task, its data
 (:func:`.data_options.data_options`).
 """
-import math
 from typing import Dict, List, Optional
 
 from ..protocol_file import config_file
 from .backbones import BACKBONE_SPECS, backbone_options, backbone_spec
 from .data_options import TaskData, data_options
+from .dl4all_recipe import config_recipe, dl4all_options, dl4all_train_cfg
 
 __all__ = [
     'BACKBONE_SPECS', 'METHODS', 'backbone_spec', 'budget_note', 'recipe_of',
@@ -81,49 +81,41 @@ STAGE_KINDS = {
 #: target images per step), ``bn_recalib`` (batches of BatchNorm
 #: re-estimation on the target before each validation, 0 = off; capped at
 #: one pass over the target training split, where the reference's loader
-#: stops), ``bn_batch`` (their batch size), ``warmup`` (epochs).
+#: stops), ``bn_batch`` (their batch size), ``warmup`` (epochs). A DL4ALL
+#: method's recipe is its config file
+#: (``configs/_base_/recipes/dl4all_pbc2aria_lowdata.py``, read by
+#: :func:`.dl4all_recipe.config_recipe`); these are the single-head ones.
 DEFAULT_RECIPE = dict(lr=0.05, class_weight=0, loss_weights=(0.5, 0.5),
                       batch=(16, 16), bn_recalib=101, bn_batch=8, warmup=1)
 # Chosen on the validation split (docs/results.md, "Tuning"): target-only's
 # best recipe also serves sequential; mixed has its own (it diverges at lr
-# 0.1); DL4ALL-joint's also serves both greedy rules.
-#
-# Batch composition: the benchmark keeps its tuned 8 source + 24 target
-# images per step instead of the paper configs' sizing rule (target 8,
-# source ceil(8 * N_s / N_t), ``batch_sizes='main_fixed'``) because every
-# method here gets the same budget of 32 images per optimizer step: with
-# PBC's 17,092 images against 240 target images that rule gives 8 + 570
-# images per step (and the other reference variant, ``'largest_fixed'``,
-# gives 8 source + 1 target), which would change both the budget and the
-# task. The loss weights and learning rate were tuned for this split.
+# 0.1).
 _SINGLE = dict(lr=0.1, class_weight=1)
-_DL4ALL = dict(lr=0.05, class_weight=1, loss_weights=(0.3, 0.7),
-               batch=(8, 24))
 RECIPES: Dict[str, dict] = {
     'target-only': _SINGLE,
     'sequential': _SINGLE,
     'mixed': dict(lr=0.05, class_weight=1),
-    'dl4all-joint': _DL4ALL,
-    'dl4all-greedy': _DL4ALL,
-    'dl4all-greedy-samebatch': _DL4ALL,
 }
 
 
+def _dl4all_config(method: str) -> str:
+    strategy = DL4ALL_LOOPS[method]['strategy']
+    return _config('greedy' if strategy == 'greedy' else 'dl4all')
+
+
 def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
-    """Full recipe of ``method``: defaults, :data:`RECIPES`, overrides."""
-    recipe = dict(DEFAULT_RECIPE, **RECIPES.get(method, {}))
+    """Full recipe of ``method``: its config's (DL4ALL) or
+    :data:`RECIPES`' knobs, then ``overrides``."""
+    if method in DL4ALL_LOOPS:
+        recipe = dict(DEFAULT_RECIPE, **config_recipe(_dl4all_config(method)))
+    else:
+        recipe = dict(DEFAULT_RECIPE, **RECIPES.get(method, {}))
     for key, value in (overrides or {}).items():
         if key not in DEFAULT_RECIPE:
             raise KeyError(f'--recipe key {key!r} is unknown; keys: '
                            f'{sorted(DEFAULT_RECIPE)}')
         recipe[key] = value
     return recipe
-
-
-#: The data and loss checks of ``configs/_base_/default_runtime.py``, kept
-#: when a recipe replaces the DL4ALL configs' ``custom_hooks`` list.
-_CHECK_HOOKS = [dict(type='DomainConfigCheckHook'),
-                dict(type='LeakageGuardHook'), dict(type='FiniteLossHook')]
 
 
 def _iter_budget(iters: int, validations: int = 8) -> dict:
@@ -206,73 +198,17 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
                 type='CrossEntropyLoss', class_weight=weights)
         opts.update(backbone_options(backbone, head, norm))
         return [dict(config=_config('mixed'), cfg_options=opts)]
-    loop = DL4ALL_LOOPS[method]
-    config = _config('greedy' if loop['strategy'] == 'greedy' else 'dl4all')
-    opts = _dl4all_opts(iters, backbone, recipe, n_train)
-    opts.update({f'train_cfg.{k}': v for k, v in loop.items()})
-    return [dict(config=config, cfg_options=opts)]
-
-
-def _dl4all_hooks(recipe: dict, n_train: int) -> List[dict]:
-    """The runtime checks, the class weights and BN re-estimation."""
-    hooks = list(_CHECK_HOOKS)
-    if recipe['class_weight']:
-        # the reference's formula from the training labels of each domain
-        # (the reference also counts validation labels; we do not)
-        hooks.append(dict(type='DomainClassWeightHook'))
-    bn_batch = max(1, int(recipe['bn_batch']))
-    # the reference's loop stops where its target loader ends: 101 batches
-    # of 8 at most, here one pass over the 240 training images (30 batches)
-    num_batches = min(int(recipe['bn_recalib']), max(1, n_train // bn_batch))
-    if int(recipe['bn_recalib']) > 0:
-        hooks.append(
-            dict(type='DomainBNRecalibHook', mode='momentum',
-                 num_batches=num_batches, batch_size=bn_batch))
-    return hooks
-
-
-def _dl4all_opts(iters: int, backbone: str, recipe: dict,
-                 n_train: int) -> dict:
-    """DL4ALL: epochs of ``ceil(n_train / target batch)`` steps."""
-    src, tgt = (int(b) for b in recipe['batch'])
-    steps = math.ceil(n_train / tgt)
-    warmup = int(recipe['warmup'])
-    epochs = max(warmup + 1, round(iters / steps))
-    opts = {
-        'train_dataloader.batch_size': src + tgt,
-        # the tuned split of the 32-image budget (the benchmark's configs
-        # set no sizing rule such as the paper configs' 'main_fixed')
-        'train_dataloader.batch_sampler.batch_sizes': dict(source=src,
-                                                           target=tgt),
-        'train_dataloader.batch_sampler.epoch_length': steps,
-        'train_cfg.max_epochs': epochs,
-        'train_cfg.warmup_epochs': warmup,
-        'train_cfg.val_interval': max(1, epochs // 8),
-        # save at validations only (the best one is kept by save_best)
-        'default_hooks.checkpoint.interval': max(1, epochs // 8),
-        'param_scheduler': [
-            dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup,
-                 end=epochs, eta_min=1e-4, convert_to_iter_based=True)
-        ],
-        'optim_wrapper.optimizer.lr': recipe['lr'],
-        'model.head.loss_weights': dict(
-            source=float(recipe['loss_weights'][0]),
-            target=float(recipe['loss_weights'][1])),
-        'custom_hooks': _dl4all_hooks(recipe, n_train),
-    }
-    if recipe['class_weight']:
-        # torch's weighted mean (the reference's nn.CrossEntropyLoss(weight))
-        # keeps the loss scale of the tuned recipe whatever the weights'
-        # normalisation; DomainClassWeightHook fills class_weight
-        for domain in ('source', 'target'):
-            opts[f'model.head.task_heads.{domain}.loss'] = dict(
-                _delete_=True, type='WeightedCrossEntropyLoss')
+    config = _dl4all_config(method)
+    opts = dl4all_options(config, iters, recipe, n_train)
+    train_cfg = dl4all_train_cfg(config)
+    opts.update({f'train_cfg.{k}': v for k, v in DL4ALL_LOOPS[method].items()
+                 if train_cfg.get(k) != v})
     heads = [f'model.head.task_heads.{d}.in_channels'
              for d in ('source', 'target')]
     norms = [f'model.data_preprocessor.domain_norm.{d}'
              for d in ('source', 'target')]
     opts.update(backbone_options(backbone, heads, norms))
-    return opts
+    return [dict(config=config, cfg_options=opts)]
 
 
 def budget_note(iters: int, n_train: int, recipes: Dict[str, dict]) -> str:

@@ -118,56 +118,59 @@ class TestRecipes(unittest.TestCase):
                          '{prev_checkpoint}')
 
     def test_dl4all_methods_as_the_reference_runs_them(self):
-        recipe = tm.recipe_of('dl4all-joint')
-        opts = {
-            m: tm.stages(m, 1200, 'resnet18', recipe, [3.0, 0.6],
-                         240)[0]['cfg_options']
+        cfgs = {
+            m: _cfg(tm.stages(m, 1200, 'resnet18', tm.recipe_of(m),
+                              [3.0, 0.6], 240)[0])
             for m in ('dl4all-joint', 'dl4all-greedy',
                       'dl4all-greedy-samebatch')
         }
-        joint = opts['dl4all-joint']
-        self.assertEqual(joint['train_cfg.strategy'], 'joint')
-        self.assertEqual(joint['train_cfg.warmup_mode'], 'reference')
-        self.assertNotIn('train_cfg.greedy_rule', joint)
+        joint = cfgs['dl4all-joint']
+        self.assertEqual(joint.train_cfg.strategy, 'joint')
+        self.assertEqual(joint.train_cfg.warmup_mode, 'reference')
+        self.assertEqual(cfgs['dl4all-greedy'].train_cfg.greedy_rule,
+                         'reference')
         self.assertEqual(
-            opts['dl4all-greedy']['train_cfg.greedy_rule'], 'reference')
-        self.assertEqual(
-            opts['dl4all-greedy-samebatch']['train_cfg.greedy_rule'],
+            cfgs['dl4all-greedy-samebatch'].train_cfg.greedy_rule,
             'same_batch')
         # class weights from the training labels (both heads, torch's
         # weighted mean), BN re-estimated with momentum on target batches
         # of 8, at most one pass over the 240 training images (30 batches)
-        hooks = {h['type']: h for h in joint['custom_hooks']}
+        hooks = {h['type']: h for h in joint.custom_hooks}
         self.assertIn('DomainClassWeightHook', hooks)
         self.assertEqual(
             hooks['DomainBNRecalibHook'],
             dict(type='DomainBNRecalibHook', mode='momentum',
                  num_batches=30, batch_size=8))
         for domain in ('source', 'target'):
-            self.assertEqual(
-                joint[f'model.head.task_heads.{domain}.loss']['type'],
-                'WeightedCrossEntropyLoss')
-        self.assertNotIn('model.head.task_heads.target.loss.class_weight',
-                         joint)
+            self.assertEqual(joint.model.head.task_heads[domain].loss,
+                             dict(type='WeightedCrossEntropyLoss'))
         # the tuned composition: 8 + 24 of the 32-image budget
-        sizes = joint['train_dataloader.batch_sampler.batch_sizes']
-        self.assertEqual(sizes, dict(source=8, target=24))
-        self.assertEqual(joint['train_dataloader.batch_size'], 32)
-        # the three DL4ALL methods differ only in their loop options
-        for name, o in opts.items():
-            rest = {k: v for k, v in o.items()
-                    if not k.startswith('train_cfg.') or k in (
-                        'train_cfg.max_epochs', 'train_cfg.warmup_epochs')}
-            same = {k: v for k, v in joint.items()
-                    if not k.startswith('train_cfg.') or k in (
-                        'train_cfg.max_epochs', 'train_cfg.warmup_epochs')}
-            self.assertEqual(rest, same, name)
-        off = tm.stages('dl4all-joint', 1200, 'resnet18',
-                        tm.recipe_of('dl4all-joint', dict(class_weight=0)),
-                        [3.0, 0.6], 240)[0]['cfg_options']
+        sampler = joint.train_dataloader.batch_sampler
+        self.assertEqual(sampler.batch_sizes, dict(source=8, target=24))
+        self.assertEqual(joint.train_dataloader.batch_size, 32)
+        self.assertEqual(joint.model.head.loss_weights,
+                         dict(source=0.3, target=0.7))
+        self.assertEqual(joint.optim_wrapper.optimizer.lr, 0.05)
+        # the recipe is the config's: the comparison passes the budget only
+        # (and the loop of a method the config does not name)
+        for name in cfgs:
+            opts = tm.stages(name, 1200, 'resnet18', tm.recipe_of(name),
+                             [3.0, 0.6], 240)[0]['cfg_options']
+            extra = {'train_cfg.greedy_rule'} if 'samebatch' in name else \
+                set()
+            self.assertEqual(set(opts), {
+                'train_dataloader.batch_sampler.epoch_length',
+                'train_cfg.max_epochs', 'train_cfg.val_interval',
+                'default_hooks.checkpoint.interval',
+                'param_scheduler.0.begin', 'param_scheduler.0.end'} | extra)
+        off = _cfg(tm.stages('dl4all-joint', 1200, 'resnet18',
+                             tm.recipe_of('dl4all-joint',
+                                          dict(class_weight=0)),
+                             [3.0, 0.6], 240)[0])
         self.assertNotIn('DomainClassWeightHook',
-                         [h['type'] for h in off['custom_hooks']])
-        self.assertNotIn('model.head.task_heads.target.loss', off)
+                         [h['type'] for h in off.custom_hooks])
+        self.assertEqual(off.model.head.task_heads.target.loss,
+                         dict(type='CrossEntropyLoss'))
         self.assertEqual(references(list(tm.METHODS)),
                          ['dl4all-joint', 'dl4all-greedy',
                           'dl4all-greedy-samebatch'])
@@ -176,12 +179,32 @@ class TestRecipes(unittest.TestCase):
         for bn_recalib in (20, 0):
             recipe = tm.recipe_of('dl4all-joint',
                                   dict(bn_recalib=bn_recalib))
-            opts = tm.stages('dl4all-greedy', 1200, 'resnet18', recipe,
-                             [3.0, 0.6], 240)[0]['cfg_options']
-            types = [h['type'] for h in opts['custom_hooks']]
+            cfg = _cfg(tm.stages('dl4all-greedy', 1200, 'resnet18', recipe,
+                                 [3.0, 0.6], 240)[0])
+            types = [h['type'] for h in cfg.custom_hooks]
             self.assertEqual(
                 types[:3],
                 ['DomainConfigCheckHook', 'LeakageGuardHook',
                  'FiniteLossHook'])
             self.assertEqual('DomainBNRecalibHook' in types,
                              bn_recalib > 0)
+
+    def test_protocol_file_and_comparison_train_one_dl4all_recipe(self):
+        """configs/protocols/pbc_to_aria_lowdata.py runs the DL4ALL configs
+        as they are; the comparison's stages, at that budget, merge to the
+        same recipe."""
+        from dl4all_mm.evaluation.protocol_file import (config_file,
+                                                        load_protocol)
+        protocol = load_protocol(
+            config_file('configs/protocols/pbc_to_aria_lowdata.py'))
+        configs = {m['name']: m['config'] for m in protocol.methods
+                   if m['name'].startswith('dl4all')}
+        for name, rel in configs.items():
+            plain = Config.fromfile(config_file(rel))
+            merged = _cfg(tm.stages(name, 1200, 'resnet18',
+                                    tm.recipe_of(name), [3.0, 0.6],
+                                    240)[0])
+            for key in ('train_cfg', 'param_scheduler', 'custom_hooks',
+                        'optim_wrapper', 'train_dataloader', 'model'):
+                self.assertEqual(merged[key], plain[key], f'{name} {key}')
+

@@ -1,0 +1,121 @@
+"""DL4ALL's recipe is its config file.
+
+The DL4ALL method configs inherit
+``configs/_base_/recipes/dl4all_pbc2aria_lowdata.py`` (batch composition,
+loss weights, learning rate, warm-up, class weights, BatchNorm
+re-estimation); :func:`config_recipe` reads those knobs back and
+:func:`dl4all_options` gives a comparison's budget plus only the knobs a
+``--recipe`` override (or the lr search) changes. Hooks are edited by type
+on the config's own ``custom_hooks``, so its runtime checks stay whatever
+the config holds.
+"""
+import math
+from functools import lru_cache
+from typing import List
+
+#: The DL4ALL knobs of ``--recipe`` and where the config holds them.
+KNOBS = ('lr', 'class_weight', 'loss_weights', 'batch', 'bn_recalib',
+         'bn_batch', 'warmup')
+
+
+@lru_cache(maxsize=None)
+def _load(config: str):
+    from mmengine.config import Config
+    return Config.fromfile(config)
+
+
+def dl4all_train_cfg(config: str) -> dict:
+    """The ``train_cfg`` of a DL4ALL config (loop options)."""
+    return dict(_load(config).train_cfg)
+
+
+def _hook(hooks, kind: str):
+    return next((h for h in hooks if h.get('type') == kind), None)
+
+
+def config_recipe(config: str) -> dict:
+    """The DL4ALL knobs of a config file (absolute path).
+
+    Raises:
+        KeyError: the config lacks a knob (names the config and the key).
+    """
+    cfg = _load(config)
+    try:
+        sizes = cfg.train_dataloader.batch_sampler.batch_sizes
+        weights = cfg.model.head.loss_weights
+        recipe = dict(lr=cfg.optim_wrapper.optimizer.lr,
+                      loss_weights=(weights['source'], weights['target']),
+                      batch=(sizes['source'], sizes['target']),
+                      warmup=cfg.train_cfg.warmup_epochs)
+    except (AttributeError, KeyError, TypeError) as err:
+        raise KeyError(f'{config}: not a DL4ALL recipe config (batch_sampler'
+                       f'.batch_sizes, model.head.loss_weights, optimizer '
+                       f'lr, train_cfg.warmup_epochs): {err}') from None
+    hooks = cfg.get('custom_hooks', [])
+    bn = _hook(hooks, 'DomainBNRecalibHook')
+    recipe.update(
+        class_weight=int(_hook(hooks, 'DomainClassWeightHook') is not None),
+        bn_recalib=bn['num_batches'] if bn else 0,
+        bn_batch=bn.get('batch_size') or 8 if bn else 8)
+    return recipe
+
+
+def _hooks(config_hooks, recipe: dict, n_train: int) -> List[dict]:
+    """The config's hooks with the recipe's class weights and BatchNorm
+    re-estimation (capped at one pass over the target training images,
+    where the reference's loader stops)."""
+    bn_batch = max(1, int(recipe['bn_batch']))
+    bn = dict(type='DomainBNRecalibHook', mode='momentum',
+              batch_size=bn_batch, num_batches=min(
+                  int(recipe['bn_recalib']), max(1, n_train // bn_batch)))
+    out = [dict(h) for h in config_hooks if h.get('type') not in (
+        'DomainClassWeightHook', 'DomainBNRecalibHook')]
+    old_bn = _hook(config_hooks, 'DomainBNRecalibHook') or {}
+    if recipe['class_weight']:
+        out.append(dict(type='DomainClassWeightHook'))
+    if int(recipe['bn_recalib']) > 0:
+        out.append(dict(old_bn, **bn))
+    return out
+
+
+def dl4all_options(config: str, iters: int, recipe: dict,
+                   n_train: int) -> dict:
+    """The budget (``iters`` optimizer steps: epochs of ``ceil(n_train /
+    target batch)`` steps, 8 validations) and the knobs of ``recipe`` that
+    differ from ``config``'s."""
+    base, cfg = config_recipe(config), _load(config)
+    src, tgt = (int(b) for b in recipe['batch'])
+    steps = math.ceil(n_train / tgt)
+    warmup = int(recipe['warmup'])
+    epochs = max(warmup + 1, round(iters / steps))
+    opts = {
+        'train_dataloader.batch_sampler.epoch_length': steps,
+        'train_cfg.max_epochs': epochs,
+        'train_cfg.val_interval': max(1, epochs // 8),
+        'default_hooks.checkpoint.interval': max(1, epochs // 8),
+        'param_scheduler.0.begin': warmup,
+        'param_scheduler.0.end': epochs,
+    }
+    if warmup != base['warmup']:
+        opts['train_cfg.warmup_epochs'] = warmup
+    if recipe['lr'] != base['lr']:
+        opts['optim_wrapper.optimizer.lr'] = recipe['lr']
+    if (src, tgt) != tuple(base['batch']):
+        opts['train_dataloader.batch_size'] = src + tgt
+        opts['train_dataloader.batch_sampler.batch_sizes'] = dict(
+            source=src, target=tgt)
+    if tuple(recipe['loss_weights']) != tuple(base['loss_weights']):
+        opts['model.head.loss_weights'] = dict(
+            source=float(recipe['loss_weights'][0]),
+            target=float(recipe['loss_weights'][1]))
+    if bool(recipe['class_weight']) != bool(base['class_weight']):
+        # weighted: torch's weighted mean, as the reference's loss
+        loss = ('WeightedCrossEntropyLoss' if recipe['class_weight'] else
+                'CrossEntropyLoss')
+        for domain in ('source', 'target'):
+            opts[f'model.head.task_heads.{domain}.loss'] = dict(
+                _delete_=True, type=loss)
+    hooks = _hooks(cfg.get('custom_hooks', []), recipe, n_train)
+    if hooks != [dict(h) for h in cfg.get('custom_hooks', [])]:
+        opts['custom_hooks'] = hooks
+    return opts
