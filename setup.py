@@ -1,5 +1,15 @@
 """Installation script of dl4all_mm."""
+import os
+import os.path as osp
+import shutil
+import sys
+
 from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+#: What the package needs at run time besides its code, shipped as mim's
+#: ``.mim`` layout (as mmpretrain does): ``dl4all_mm/.mim/configs``.
+MIM_FILES = ('configs', )
 
 
 def get_version() -> str:
@@ -8,6 +18,36 @@ def get_version() -> str:
     with open('dl4all_mm/version.py', encoding='utf-8') as f:
         exec(f.read(), scope)
     return scope['__version__']
+
+
+def add_mim_extension() -> list:
+    """Put ``configs/`` under ``dl4all_mm/.mim`` (a link for an editable
+    install, a copy when building a wheel or sdist) and return the files
+    to ship as package data."""
+    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
+        mode = 'symlink'
+    elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'install',
+                                         'build', 'build_py')):
+        mode = 'copy'
+    else:
+        return []
+    mim = osp.join(HERE, 'dl4all_mm', '.mim')
+    os.makedirs(mim, exist_ok=True)
+    for name in MIM_FILES:
+        src, dst = osp.join(HERE, name), osp.join(mim, name)
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src, mim), dst)
+        else:
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
+                '__pycache__', '*.pyc'))
+    return [osp.relpath(osp.join(root, f), osp.join(HERE, 'dl4all_mm'))
+            for name in MIM_FILES
+            for root, _, files in os.walk(osp.join(mim, name))
+            for f in files]
 
 
 # Never list ``mmcv`` here: its sdist needs a compiler toolchain and fails to
@@ -37,6 +77,7 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    package_data={'dl4all_mm': add_mim_extension()},
     python_requires='>=3.8',
     install_requires=RUNTIME,
     extras_require=dict(tests=TESTS, tensorboard=TENSORBOARD),

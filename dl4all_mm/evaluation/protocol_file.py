@@ -26,10 +26,13 @@ from .protocol_runner import expand_protocol, run_protocol
 from .run_spec import RunSpec
 
 PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
-#: Where the configs are: shipped with the package (``pip install``: the
-#: ``.mim`` folder, as mmpretrain's) or the repository's ``configs/``.
-CONFIG_ROOTS = (osp.join(PACKAGE, '.mim', 'configs'),
-                osp.join(osp.dirname(PACKAGE), 'configs'))
+_CLONE = osp.dirname(PACKAGE)
+#: Where the configs are: a clone's ``configs/`` (beside ``setup.py``),
+#: else the copy shipped with the package (``pip install``: the ``.mim``
+#: folder, as mmpretrain's).
+CONFIG_ROOTS = tuple(
+    [osp.join(_CLONE, 'configs')] * osp.isfile(osp.join(_CLONE, 'setup.py'))
+    + [osp.join(PACKAGE, '.mim', 'configs')])
 
 
 def config_file(name: str) -> str:
