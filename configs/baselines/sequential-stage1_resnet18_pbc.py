@@ -1,6 +1,7 @@
 # Baseline: sequential transfer, stage 1 of 2 -- train on PBC alone (8
 # classes, all 17,092 images as DL4ALL uses them), ResNet-18 from random init
-# at 96 px, for 600 of the 1,200 steps of 32 images; no validation.
+# at 96 px, for 600 of the 1,200 steps of 32 images, lr 0.1 (the recipe of
+# stage 2); no validation.
 # Stage 2: sequential-stage2_resnet18_pbc2aria-lowdata.py.
 _base_ = ['./sequential-stage1_resnet18_demo_pbc.py']
 
@@ -9,6 +10,7 @@ max_iters = 600
 model = dict(
     data_preprocessor=dict(
         mean=[222.71, 190.84, 183.84], std=[40.14, 46.16, 21.35]))
+optim_wrapper = dict(optimizer=dict(lr=0.1))
 
 data_root = '{{$DL4ALL_DATA_ROOT:data}}'
 train_dataloader = dict(

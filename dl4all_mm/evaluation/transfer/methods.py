@@ -4,7 +4,8 @@ Every method is one of the repository's configs (``configs/baselines``,
 ``configs/dl4all``, written for the PBC -> all_aria task) plus config
 options built here: the budget (``iters`` optimizer steps of 32 images), the
 backbone, the method's *recipe* (the knobs tuned on the validation split,
-:data:`RECIPES`) and, for another task, its data
+:mod:`.recipes`: the config's own, overridden on request) and, for
+another task, its data
 (:func:`.data_options.data_options`).
 """
 from typing import Dict, List, Optional
@@ -12,7 +13,8 @@ from typing import Dict, List, Optional
 from ..protocol_file import config_file
 from .backbones import BACKBONE_SPECS, backbone_options, backbone_spec
 from .data_options import TaskData, data_options
-from .dl4all_recipe import config_recipe, dl4all_options, dl4all_train_cfg
+from .recipes import (config_recipe, dl4all_options, dl4all_train_cfg,
+                      single_options, single_recipe)
 
 __all__ = [
     'BACKBONE_SPECS', 'METHODS', 'backbone_spec', 'budget_note', 'recipe_of',
@@ -87,14 +89,14 @@ STAGE_KINDS = {
 #: :func:`.dl4all_recipe.config_recipe`); these are the single-head ones.
 DEFAULT_RECIPE = dict(lr=0.05, class_weight=0, loss_weights=(0.5, 0.5),
                       batch=(16, 16), bn_recalib=101, bn_batch=8, warmup=1)
-# Chosen on the validation split (docs/results.md, "Tuning"): target-only's
-# best recipe also serves sequential; mixed has its own (it diverges at lr
-# 0.1).
-_SINGLE = dict(lr=0.1, class_weight=1)
-RECIPES: Dict[str, dict] = {
-    'target-only': _SINGLE,
-    'sequential': _SINGLE,
-    'mixed': dict(lr=0.05, class_weight=1),
+#: Config and class-weighted loss of each single-head method's recipe
+#: (chosen on the validation split, docs/results.md "Tuning": lr 0.1 and
+#: class weights for target-only and sequential, lr 0.05 and class weights
+#: for mixed, which diverges at 0.1).
+SINGLE = {
+    'target-only': ('target_only', 'model.head.loss'),
+    'sequential': ('seq2', 'model.head.loss'),
+    'mixed': ('mixed', 'model.head.task_heads.target.loss'),
 }
 
 
@@ -104,12 +106,16 @@ def _dl4all_config(method: str) -> str:
 
 
 def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
-    """Full recipe of ``method``: its config's (DL4ALL) or
-    :data:`RECIPES`' knobs, then ``overrides``."""
+    """Full recipe of ``method``: its config's knobs, then ``overrides``.
+    """
     if method in DL4ALL_LOOPS:
         recipe = dict(DEFAULT_RECIPE, **config_recipe(_dl4all_config(method)))
+    elif method in SINGLE:
+        key, loss = SINGLE[method]
+        recipe = dict(DEFAULT_RECIPE, **single_recipe(_config(key), loss))
     else:
-        recipe = dict(DEFAULT_RECIPE, **RECIPES.get(method, {}))
+        raise KeyError(f'unknown method {method!r}; methods: '
+                       f'{list(METHODS)}')
     for key, value in (overrides or {}).items():
         if key not in DEFAULT_RECIPE:
             raise KeyError(f'--recipe key {key!r} is unknown; keys: '
@@ -119,23 +125,15 @@ def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
 
 
 def _iter_budget(iters: int, validations: int = 8) -> dict:
+    """``iters`` steps, ``validations`` validations (and checkpoints); the
+    configs' cosine curve ends at ``max_iters`` after 15 constant steps."""
     interval = max(1, iters // validations)
     return {
         'train_cfg.max_iters': iters,
         'train_cfg.val_interval': interval,
         'default_hooks.checkpoint.interval': interval,
-        'param_scheduler': [
-            dict(type='CosineAnnealingLR', by_epoch=False,
-                 begin=min(15, iters - 1), end=iters, eta_min=1e-4)
-        ],
+        'param_scheduler.0.begin': min(15, iters - 1),
     }
-
-
-def _single_opts(recipe: dict, weights: List[float]) -> dict:
-    opts = {'optim_wrapper.optimizer.lr': recipe['lr']}
-    if recipe['class_weight']:
-        opts['model.head.loss.class_weight'] = weights
-    return opts
 
 
 def stages(method: str,
@@ -173,31 +171,23 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     if iters < 2:
         raise ValueError(f'--iters must be >= 2, got {iters}')
     norm, head = ['model.data_preprocessor'], ['model.head.in_channels']
-    if method == 'target-only':
-        opts = dict(_iter_budget(iters), **_single_opts(recipe, weights))
+    if method in SINGLE:
+        key, loss = SINGLE[method]
+        opts = dict(_iter_budget(iters), **single_options(
+            _config(key), loss, recipe, weights))
         opts.update(backbone_options(backbone, head, norm))
-        return [dict(config=_config('target_only'), cfg_options=opts)]
-    if method == 'sequential':
+        if method != 'sequential':
+            return [dict(config=_config(key), cfg_options=opts)]
         half = max(1, iters // 2)
         first = _iter_budget(half, validations=1)
         first.pop('train_cfg.val_interval')
-        first['optim_wrapper.optimizer.lr'] = recipe['lr']
+        first.update(single_options(_config('seq1'), None, recipe, []))
         first.update(backbone_options(backbone, head, norm))
-        second = dict(_iter_budget(iters - half),
-                      **_single_opts(recipe, weights))
-        second.update(
-            backbone_options(backbone, head, norm,
-                             init_checkpoint='{prev_checkpoint}'))
+        opts.update(_iter_budget(iters - half))
+        opts.update(backbone_options(backbone, head, norm,
+                                     init_checkpoint='{prev_checkpoint}'))
         return [dict(config=_config('seq1'), cfg_options=first),
-                dict(config=_config('seq2'), cfg_options=second)]
-    if method == 'mixed':
-        opts = dict(_iter_budget(iters))
-        opts['optim_wrapper.optimizer.lr'] = recipe['lr']
-        if recipe['class_weight']:
-            opts['model.head.task_heads.target.loss'] = dict(
-                type='CrossEntropyLoss', class_weight=weights)
-        opts.update(backbone_options(backbone, head, norm))
-        return [dict(config=_config('mixed'), cfg_options=opts)]
+                dict(config=_config(key), cfg_options=opts)]
     config = _dl4all_config(method)
     opts = dl4all_options(config, iters, recipe, n_train)
     train_cfg = dl4all_train_cfg(config)

@@ -189,22 +189,28 @@ class TestRecipes(unittest.TestCase):
             self.assertEqual('DomainBNRecalibHook' in types,
                              bn_recalib > 0)
 
-    def test_protocol_file_and_comparison_train_one_dl4all_recipe(self):
-        """configs/protocols/pbc_to_aria_lowdata.py runs the DL4ALL configs
-        as they are; the comparison's stages, at that budget, merge to the
-        same recipe."""
+    def test_protocol_file_and_comparison_train_one_recipe(self):
+        """configs/protocols/pbc_to_aria_lowdata.py runs the method configs
+        as they are; the comparison's stages at that budget (1,200 steps,
+        240 target images of the configs' class balance) merge to the same
+        recipe: the route does not change it."""
         from dl4all_mm.evaluation.protocol_file import (config_file,
                                                         load_protocol)
         protocol = load_protocol(
             config_file('configs/protocols/pbc_to_aria_lowdata.py'))
-        configs = {m['name']: m['config'] for m in protocol.methods
-                   if m['name'].startswith('dl4all')}
-        for name, rel in configs.items():
-            plain = Config.fromfile(config_file(rel))
-            merged = _cfg(tm.stages(name, 1200, 'resnet18',
-                                    tm.recipe_of(name), [3.0, 0.6],
-                                    240)[0])
-            for key in ('train_cfg', 'param_scheduler', 'custom_hooks',
-                        'optim_wrapper', 'train_dataloader', 'model'):
-                self.assertEqual(merged[key], plain[key], f'{name} {key}')
-
+        self.assertEqual(len(protocol.methods), 5)
+        for method in protocol.methods:
+            name = method['name']
+            plain = method.get('stages') or [dict(config=method['config'])]
+            ours = tm.stages(name, 1200, 'resnet18', tm.recipe_of(name),
+                             [3.1579, 0.5941], 240)
+            self.assertEqual(len(plain), len(ours), name)
+            for i, (a, b) in enumerate(zip(plain, ours)):
+                cfg = Config.fromfile(config_file(a['config']))
+                cfg.merge_from_dict(dict(a.get('cfg_options', {})))
+                merged = _cfg(b)
+                for key in ('train_cfg', 'param_scheduler', 'custom_hooks',
+                            'optim_wrapper', 'train_dataloader', 'model',
+                            'default_hooks'):
+                    self.assertEqual(merged[key], cfg[key],
+                                     f'{name} stage {i} {key}')

@@ -1,17 +1,19 @@
-"""DL4ALL's recipe is its config file.
+"""A method's recipe is its config file.
 
 The DL4ALL method configs inherit
 ``configs/_base_/recipes/dl4all_pbc2aria_lowdata.py`` (batch composition,
 loss weights, learning rate, warm-up, class weights, BatchNorm
-re-estimation); :func:`config_recipe` reads those knobs back and
-:func:`dl4all_options` gives a comparison's budget plus only the knobs a
-``--recipe`` override (or the lr search) changes. Hooks are edited by type
-on the config's own ``custom_hooks``, so its runtime checks stay whatever
-the config holds.
+re-estimation); the single-head ones hold their learning rate and class
+weights (``configs/baselines/*pbc2aria-lowdata*``). :func:`config_recipe`
+and :func:`single_recipe` read those knobs back; :func:`dl4all_options`
+and :func:`single_options` give a comparison's budget, its data's class
+weights and only the knobs a ``--recipe`` override (or the lr search)
+changes. Hooks are edited by type on the config's own ``custom_hooks``, so
+its runtime checks stay whatever the config holds.
 """
 import math
 from functools import lru_cache
-from typing import List
+from typing import List, Optional
 
 #: The DL4ALL knobs of ``--recipe`` and where the config holds them.
 KNOBS = ('lr', 'class_weight', 'loss_weights', 'batch', 'bn_recalib',
@@ -27,6 +29,37 @@ def _load(config: str):
 def dl4all_train_cfg(config: str) -> dict:
     """The ``train_cfg`` of a DL4ALL config (loop options)."""
     return dict(_load(config).train_cfg)
+
+
+def _at(cfg, key: str):
+    node = cfg
+    for part in key.split('.'):
+        node = node[part]
+    return node
+
+
+def single_recipe(config: str, loss_key: str) -> dict:
+    """``lr`` and ``class_weight`` (on when the loss at ``loss_key`` has
+    class weights) of a single-head method config."""
+    cfg = _load(config)
+    loss = _at(cfg, loss_key) if loss_key else {}
+    return dict(lr=cfg.optim_wrapper.optimizer.lr,
+                class_weight=int(loss.get('class_weight') is not None))
+
+
+def single_options(config: str, loss_key: Optional[str], recipe: dict,
+                   weights: List[float]) -> dict:
+    """The lr when the recipe changes it; the data's class weights (or
+    none) at ``loss_key``."""
+    base = single_recipe(config, loss_key)
+    opts = {}
+    if recipe['lr'] != base['lr']:
+        opts['optim_wrapper.optimizer.lr'] = recipe['lr']
+    if loss_key:
+        opts[f'{loss_key}.class_weight'] = (list(weights)
+                                            if recipe['class_weight']
+                                            else None)
+    return opts
 
 
 def _hook(hooks, kind: str):
