@@ -63,3 +63,13 @@ class TestWheel(unittest.TestCase):
                 capture_output=True, text=True, timeout=300)
             self.assertEqual(out.returncode, 0, out.stderr[-3000:])
             self.assertIn(f'ok {len(NEEDED)}', out.stdout)
+
+    def test_missing_config_names_the_roots(self):
+        from dl4all_mm.evaluation.protocol_file import (CONFIG_ROOTS,
+                                                        config_file)
+        self.assertEqual(config_file('configs/protocols/demo.py'),
+                         osp.join(ROOT, 'configs', 'protocols', 'demo.py'))
+        with self.assertRaisesRegex(FileNotFoundError, 'nope.py') as ctx:
+            config_file('dl4all/nope.py')
+        self.assertIn(CONFIG_ROOTS[-1], str(ctx.exception))
+

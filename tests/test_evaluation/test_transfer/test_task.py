@@ -131,3 +131,26 @@ class TestPrepareTask(unittest.TestCase):
             self.assertEqual(len(task.weights[8]), 2)
             self.assertTrue(all(0 < m < 255 for m in data.target_norm[0]))
             self.assertIn('--group-regex', task.notes[0])
+
+    def test_a_training_image_in_the_test_set_is_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = make_task(tmp)
+            test = osp.join(tmp, 'test')
+            write_images(test, dict(Benign=4, Early=4), seed=9)
+            # a byte-identical copy of a target image under another name
+            src = sorted(os.listdir(osp.join(paths['target'], 'Pre')))[0]
+            with open(osp.join(paths['target'], 'Pre', src), 'rb') as f:
+                data = f.read()
+            copy = osp.join(test, 'Early', 'copy.png')
+            with open(copy, 'wb') as f:
+                f.write(data)
+            with self.assertRaisesRegex(InputError,
+                                        'identical images') as ctx:
+                prepare_task(
+                    TaskInputs(paths['source'], paths['target'],
+                               target_test=test,
+                               class_map=CLASS_MAP, sizes=(8, ),
+                               split=(0.8, 0.2, 0.0), img_size=32),
+                    osp.join(tmp, 'data'))
+            self.assertIn(copy, str(ctx.exception))
+
