@@ -2,12 +2,13 @@
 
 The machinery of ``tools/compare_transfer.py`` and of its PBC -> all_aria
 preset ``benchmarks/transfer.py``: reading and checking the image sets
-(:mod:`.image_set`), leak-free group-wise splits and nested target subsets
-(:mod:`.splits`), per-domain statistics (:mod:`.stats`), the methods as
-protocol stages (:mod:`.methods`), the task's annotation files and
-protocol (:mod:`.task`), parallel execution (:mod:`.executor`) and the
-learning-curve report (:mod:`.report`). Runs go through
-:mod:`dl4all_mm.evaluation.protocol_runner`.
+(:mod:`.image_set`), per-domain statistics (:mod:`.stats`), the methods as
+protocol stages (:mod:`.methods`) with their recipes read from their
+configs (:mod:`.recipes`), the task's splits and annotation files
+(:mod:`.task`, splitting with :mod:`dl4all_mm.datasets.group_split`) and
+parallel execution (:mod:`.executor`). Each target size is a protocol file
+run by :func:`dl4all_mm.evaluation.protocol_file.execute_protocol`; the
+report is :mod:`dl4all_mm.evaluation.report`'s.
 """
 from .image_set import ImageSet, InputError, parse_class_map, read_image_set
 
