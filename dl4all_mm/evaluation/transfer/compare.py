@@ -38,6 +38,7 @@ class CompareOptions:
     run_timeout: Optional[float] = None
     progress: bool = True
     command: str = ''
+    launcher: object = None  # a launchers.BaseLauncher; None: local, jobs
 
 
 def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
@@ -81,7 +82,8 @@ def references(methods: Sequence[str]) -> List[str]:
 
 def _execute(runs, work_dir: str, opts: CompareOptions, title: str,
              notes: Sequence[str]) -> tuple:
-    executor = ParallelExecutor(runs, work_dir, opts.jobs, opts.run_timeout)
+    executor = opts.launcher or ParallelExecutor(runs, work_dir, opts.jobs,
+                                                 opts.run_timeout)
     return run_protocol(runs, work_dir, references=references(opts.methods),
                         executor=executor, progress=opts.progress,
                         title=title, notes=notes)
@@ -157,6 +159,13 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
         for size, runs in all_runs.items():
             for run in runs:
                 print(f'n{size}/runs/{run.name}')
+            if hasattr(opts.launcher, 'write_dry_run'):  # slurm: sbatch
+                size_dir = osp.join(work_dir, f'n{size}')
+                print('sbatch script (nothing submitted): ' +
+                      opts.launcher.write_dry_run(
+                          [(r, osp.abspath(osp.join(size_dir, 'runs',
+                                                    r.name))) for r in runs],
+                          size_dir))
         print(f'{sum(map(len, all_runs.values()))} runs (dry run: nothing '
               'trained)')
         return 0
@@ -176,6 +185,9 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
                      work_dir, title, notes)
     for name, message in failures:
         print(f'FAILED {name}: {message}')
+    if getattr(opts.launcher, 'pending', None):  # slurm --no-wait
+        print('runs submitted or running: run the same command again to '
+              'collect them')
     print(f'{len(records)} runs done; report in '
           f'{osp.join(work_dir, "results.md")}')
     return 1 if failures else 0
