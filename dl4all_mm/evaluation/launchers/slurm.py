@@ -46,7 +46,8 @@ class SlurmLauncher(BaseLauncher):
         dry_run (bool): Only :meth:`write_dry_run` is used (no sbatch
             needed).
         progress (bool): Show the progress bar.
-        poll_s (float): Seconds between two looks at the jobs.
+        poll_s (float, optional): Seconds between two looks at the jobs
+            (default 10 on Slurm, 1 locally).
     """
 
     def __init__(self, partition: Optional[str] = None, gpus_per_run: int = 0,
@@ -56,7 +57,7 @@ class SlurmLauncher(BaseLauncher):
                  extra: Sequence[str] = (), retries: int = 1,
                  wait: bool = True, cluster: str = 'slurm',
                  dry_run: bool = False, progress: bool = True,
-                 poll_s: float = 10.0) -> None:
+                 poll_s: Optional[float] = None) -> None:
         super().__init__(retries)
         self.submitit = require_submitit()
         if cluster not in ('slurm', 'local'):
@@ -77,7 +78,8 @@ class SlurmLauncher(BaseLauncher):
             additional_parameters=parse_extra(extra) or None)
         self.params = {k: v for k, v in self.params.items() if v is not None}
         self.gpus, self.cluster, self.wait = gpus_per_run, cluster, wait
-        self.progress, self.poll_s = progress, poll_s
+        self.progress = progress
+        self.poll_s = poll_s or (1.0 if cluster == 'local' else 10.0)
         if cluster == 'slurm' and not dry_run and not shutil.which('sbatch'):
             raise LaunchError('--launcher slurm: sbatch not found, this is '
                               'not a Slurm login node (--dry-run writes the '

@@ -35,13 +35,18 @@ def job_status(job, state: dict) -> Tuple[str, object]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f'/proc/{pid}/stat', encoding='utf-8') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:  # no /proc (macOS): trust kill(0)
+        return True
 
 
 def dry_run_script(submitit, folder: str, params: dict, n_runs: int) -> str:
