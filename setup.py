@@ -26,7 +26,9 @@ RUNTIME = [
 ]
 # ``tools/train.py --tensorboard`` (mmengine's TensorboardVisBackend).
 TENSORBOARD = ['tensorboard']
-TESTS = ['pytest', 'pytest-timeout'] + TENSORBOARD
+# ``--launcher slurm`` of tools/run_protocol.py and compare_transfer.py.
+SLURM = ['submitit==1.5.4']
+TESTS = ['pytest', 'pytest-timeout'] + TENSORBOARD + SLURM
 
 setup(
     name='dl4all_mm',
@@ -39,6 +41,7 @@ setup(
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     python_requires='>=3.8',
     install_requires=RUNTIME,
-    extras_require=dict(tests=TESTS, tensorboard=TENSORBOARD),
+    extras_require=dict(
+        tests=TESTS, tensorboard=TENSORBOARD, slurm=SLURM),
     zip_safe=False,
 )

@@ -142,3 +142,26 @@ class TestFrontEndErrors(TestCase):
         self.assertFalse(osp.exists(osp.join(work, 'runs')))
         self.assertEqual(sorted(os.listdir(osp.join(work, 'submitit'))),
                          ['dry_run.sbatch', 'dry_run_runs.txt'])
+
+    def test_compare_transfer_slurm_dry_run(self):
+        from tests.test_evaluation.test_transfer.fixtures import make_task
+        paths = make_task(self.tmp.name)
+        work = osp.join(self.tmp.name, 'compare')
+        main = self.fronts['compare_transfer'][0]
+        code, out = call(main, [
+            '--source', paths['source'], '--target', paths['target'],
+            '--class-map', 'Benign=normal;Early,Pre=ALL', '--target-sizes',
+            '8,16', '--img-size', '32', '--seeds', '0', '--methods',
+            'target-only,dl4all-joint', '--work-dir', work, '--no-progress',
+            '--dry-run', '--launcher', 'slurm', '--gpus-per-run', '1',
+            '--time', '2:00:00'
+        ])
+        self.assertEqual(code, 0, out)
+        for size in (8, 16):  # one job array per target size
+            with open(osp.join(work, f'n{size}', 'submitit',
+                               'dry_run.sbatch')) as f:
+                text = f.read()
+            for line in ('#SBATCH --array=0-1%2', '#SBATCH --time=120',
+                         '#SBATCH --gpus-per-node=1'):
+                self.assertIn(line, text)
+        self.assertFalse(osp.exists(osp.join(work, 'n8', 'runs')))
