@@ -1,6 +1,6 @@
 """What every launcher does: start a protocol's unfinished runs, then hand
 :func:`~..protocol_runner.run_protocol` each run's result in run order."""
-from typing import Dict, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 from ..run_spec import RunSpec
 
@@ -44,6 +44,6 @@ class BaseLauncher:
     def __call__(self, run: RunSpec, run_dir: str) -> dict:
         raise NotImplementedError
 
-    def summary(self) -> Dict[str, object]:
-        """What the last :meth:`launch` did, for the front ends."""
-        return dict(pending=list(self.pending))
+    def describe(self) -> str:
+        """How the runs execute, a sentence for the report's notes."""
+        raise NotImplementedError

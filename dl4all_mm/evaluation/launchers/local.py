@@ -31,6 +31,9 @@ class LocalLauncher(BaseLauncher):
         self.futures: Dict[str, Future] = {}
         self.lock = threading.Lock()
 
+    def describe(self) -> str:
+        return f'{self.jobs} run(s) at a time.'
+
     def _train(self, run: RunSpec, run_dir: str) -> dict:
         for attempt in range(self.retries + 1):
             try:

@@ -87,6 +87,11 @@ class SlurmLauncher(BaseLauncher):
         self.outcomes: Dict[str, tuple] = {}
         self.live: dict = {}  # job id -> submitit job of this process
 
+    def describe(self) -> str:
+        where = ('Slurm' if self.cluster == 'slurm' else
+                 "submitit's local executor")
+        return f'one {where} job per run (submitit job array).'
+
     def _executor(self, folder: str):
         if self.cluster == 'local':
             executor = self.submitit.LocalExecutor(folder)
@@ -144,12 +149,12 @@ class SlurmLauncher(BaseLauncher):
         bar = tqdm(total=len(active), desc='slurm jobs', unit='run',
                    disable=not self.progress)
         while active:
-            retry, running = [], 0
+            retry = []
             for name in active:
                 status, info = job_status(self._job(states[name]),
                                           states[name])
-                if status == 'running':
-                    running += 1
+                if status == 'running':  # an attempt of this command
+                    tries[name] = max(tries[name], 1)
                 elif status == 'done' or tries[name] > self.retries:
                     self.outcomes[name] = (status, info)
                 else:  # failed, killed or preempted: submit again

@@ -90,15 +90,17 @@ def _execute(runs, work_dir: str, opts: CompareOptions, title: str,
 
 
 def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
-              work_dir: str) -> Dict[str, float]:
+              work_dir: str) -> Optional[Dict[str, float]]:
     """Pick each method's learning rate on the validation split: one run
     per method and candidate (first seed, largest target size), the model
     selected and scored on the validation split; no test image is used.
-    Writes ``work_dir/lr_search/lr_search.json``."""
+    Writes ``work_dir/lr_search/lr_search.json``. Returns None while a
+    search run is still submitted (``--launcher slurm --no-wait``)."""
     size = max(task.sizes)
     val = task.sizes[size].val_ann
     scores: Dict[str, Dict[float, float]] = {m: {} for m in opts.methods}
     one_seed = CompareOptions(**dict(opts.__dict__, seeds=[opts.seeds[0]]))
+    waiting = False
     for lr in opts.lr_search:
         recipes = _recipes(one_seed, {m: lr for m in opts.methods})
         runs = _runs(task, size, one_seed, recipes, spec, test_ann=val)
@@ -107,6 +109,10 @@ def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
             f'lr search: lr {lr:g}, validation split', [])
         for record in records:
             scores[record['method']][lr] = record['metrics'][METRIC]
+        # slurm --no-wait: some search runs still out
+        waiting = waiting or bool(getattr(opts.launcher, 'pending', None))
+    if waiting:  # pick once every search run is in
+        return None
     picked = {}
     for method, by_lr in scores.items():
         if by_lr:  # the best; the smaller lr on a tie
@@ -138,6 +144,10 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     lrs = {}
     if opts.lr_search and not dry_run:
         lrs = search_lr(task, opts, spec, work_dir)
+        if lrs is None:  # slurm --no-wait: search runs still out
+            print('lr search runs submitted or running: run the same '
+                  'command again to collect them')
+            return 0
     recipes = _recipes(opts, lrs)
     init = ('ImageNet (offline)' if spec['backbone'].get(
         'pretrained_imagenet') else opts.pretrained or 'random init')
@@ -151,7 +161,8 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
             f'{m} {r["lr"]:g}' for m, r in recipes.items()) +
         (' (picked on the validation split, lr_search/lr_search.json)'
          if lrs else '') + '.',
-        f'Device {opts.device}; {opts.jobs} run(s) at a time.',
+        f'Device {opts.device}; ' + (opts.launcher.describe() if opts.launcher
+                                     else f'{opts.jobs} run(s) at a time.'),
         f'Command: `{opts.command}`']
     all_runs = {size: _runs(task, size, opts, recipes, spec)
                 for size in task.sizes}
@@ -169,6 +180,11 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
         print(f'{sum(map(len, all_runs.values()))} runs (dry run: nothing '
               'trained)')
         return 0
+    if getattr(opts.launcher, 'wait', False):  # slurm: queue every size's
+        opts.launcher.wait = False  # job array first, then wait for each
+        for size, runs in all_runs.items():
+            _execute(runs, osp.join(work_dir, f'n{size}'), opts, title, notes)
+        opts.launcher.wait = True
     records, failures = [], []
     for size, runs in all_runs.items():
         if opts.progress:
