@@ -90,7 +90,7 @@ class SlurmLauncher(BaseLauncher):
     def describe(self) -> str:
         where = ('Slurm' if self.cluster == 'slurm' else
                  "submitit's local executor")
-        return f'one {where} job per run (submitit job array).'
+        return f'each run one job of a submitit job array ({where}).'
 
     def _executor(self, folder: str):
         if self.cluster == 'local':
