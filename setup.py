@@ -66,7 +66,9 @@ RUNTIME = [
 ]
 # ``tools/train.py --tensorboard`` (mmengine's TensorboardVisBackend).
 TENSORBOARD = ['tensorboard']
-TESTS = ['pytest', 'pytest-timeout'] + TENSORBOARD
+# ``--launcher slurm`` of tools/run_protocol.py and compare_transfer.py.
+SLURM = ['submitit==1.5.4']
+TESTS = ['pytest', 'pytest-timeout'] + TENSORBOARD + SLURM
 
 setup(
     name='dl4all_mm',
@@ -80,6 +82,7 @@ setup(
     package_data={'dl4all_mm': add_mim_extension()},
     python_requires='>=3.8',
     install_requires=RUNTIME,
-    extras_require=dict(tests=TESTS, tensorboard=TENSORBOARD),
+    extras_require=dict(
+        tests=TESTS, tensorboard=TENSORBOARD, slurm=SLURM),
     zip_safe=False,
 )

@@ -81,8 +81,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='recipe knobs of every method, e.g. lr=0.01 '
                    'warmup=0 batch=8,24')
     p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
-    p.add_argument('--jobs', type=int, default=1,
-                   help='runs trained at once (CPU threads are shared)')
+    # launcher options (--launcher local|slurm, --jobs, Slurm resources)
+    from dl4all_mm.evaluation.launchers.cli import add_launcher_args
+    add_launcher_args(p)
     p.add_argument('--run-timeout', type=float, help='seconds per run')
     p.add_argument('--dry-run', action='store_true', help='check the data '
                    'and list the runs; train nothing')
@@ -133,16 +134,22 @@ def main(argv: Optional[List[str]] = None) -> int:
             methods=args.methods.split(','),
             seeds=_numbers(args.seeds, '--seeds'), iters=args.iters,
             backbone=args.backbone, pretrained=args.pretrained,
-            device=args.device, jobs=max(1, args.jobs),
+            device=args.device, jobs=args.jobs,
             recipe=_recipe(args.recipe),
             lr_search=_numbers(args.lr_search or '', '--lr-search', float),
             run_timeout=args.run_timeout, progress=not args.no_progress,
             command='python tools/compare_transfer.py ' + shlex.join(argv))
+        # launcher: bad options exit 2 (LaunchError is a ValueError)
+        from dl4all_mm.evaluation.launchers.cli import build_launcher
+        opts.launcher = build_launcher(args, args.run_timeout,
+                                       not args.no_progress)
+        # end launcher
         if args.device == 'cuda':
             import torch
             if not torch.cuda.is_available():
                 raise InputError('--device cuda but torch sees no GPU')
-        share_cores(opts.jobs)
+        if args.launcher == 'local':
+            share_cores(opts.jobs)
         return run_comparison(inputs, opts, args.work_dir, args.dry_run)
     except (InputError, ValueError, KeyError) as err:
         print(f'error: {err}', file=sys.stderr)

@@ -36,6 +36,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         'without training')
     parser.add_argument(
         '--no-progress', action='store_true', help='hide the progress bar')
+    # launcher options (--launcher local|slurm, --jobs, Slurm resources)
+    from dl4all_mm.evaluation.launchers.cli import add_launcher_args
+    add_launcher_args(parser)
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -93,7 +96,6 @@ def main(argv=None) -> int:
     from dl4all_mm.evaluation.protocol_file import (execute_protocol,
                                                     load_protocol,
                                                     protocol_runs)
-    from dl4all_mm.evaluation.protocol_worker import subprocess_executor
     methods = args.methods.split(',') if args.methods else None
     seeds = [int(s) for s in args.seeds.split(',')] if args.seeds else None
     try:
@@ -102,25 +104,40 @@ def main(argv=None) -> int:
     except (KeyError, ValueError, FileNotFoundError) as err:
         print(f'error: {args.protocol}: {err}', file=sys.stderr)
         return 2
+    # launcher: bad options exit 2; slurm --dry-run writes the sbatch script
+    from dl4all_mm.evaluation.launchers import LaunchError
+    from dl4all_mm.evaluation.launchers.cli import build_launcher
+    try:
+        launcher = build_launcher(
+            args, args.run_timeout or protocol.get('run_timeout'),
+            progress=not args.no_progress)
+    except LaunchError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
     if args.dry_run:
         dry_run(runs)
         print(f'{len(runs)} runs; every stage config and model built')
+        if hasattr(launcher, 'write_dry_run'):
+            print('sbatch script (nothing submitted): ' +
+                  launcher.write_dry_run([(r, osp.abspath(
+                      osp.join(args.work_dir, 'runs', r.name)))
+                                          for r in runs], args.work_dir))
         return 0
-    timeout = args.run_timeout or protocol.get('run_timeout')
-
-    def executor(run, run_dir):
-        return subprocess_executor(run, run_dir, timeout=timeout)
+    # end launcher
 
     protocol.setdefault('title', osp.basename(args.protocol))
     try:
         records, failures = execute_protocol(
-            protocol, runs, args.work_dir, executor=executor,
+            protocol, runs, args.work_dir, executor=launcher,
             progress=not args.no_progress)
     except ValueError as err:  # a finished run made from another spec
         print(f'error: {err}', file=sys.stderr)
         return 2
     print(f'{len(records)} of {len(runs)} runs done; results in '
           f'{osp.join(args.work_dir, "results.md")}')
+    if launcher.pending:  # --no-wait
+        print(f'{len(launcher.pending)} runs submitted or running; run the '
+              'same command again to collect them')
     for name, message in failures:
         print(f'FAILED {name}: {message}', file=sys.stderr)
     return 1 if failures else 0

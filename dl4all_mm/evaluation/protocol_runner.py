@@ -32,6 +32,7 @@ import os.path as osp
 import time
 from typing import Callable, List, Optional, Sequence
 
+from .launchers.base import RunPending
 from .protocol import MULTICLASS_NOTE, standard_metrics
 from .protocol_worker import subprocess_executor
 from .report import write_results
@@ -152,6 +153,12 @@ def run_protocol(
     A run is finished when ``run_dir/record.json`` holds its record and the
     digest of the same spec; a finished run made from a different spec is
     an error (use another work dir or delete that run's directory).
+    ``executor`` trains one run (``executor(run, run_dir) -> result``); a
+    launcher (:mod:`.launchers`) also has ``launch(runs, work_dir)``,
+    called first with every unfinished run. A run it reports pending
+    (:class:`~.launchers.RunPending`, ``--no-wait``) is neither a record
+    nor a failure. ``record.json`` also keeps the run's log path (its
+    job's log for the Slurm launcher).
 
     Returns:
         tuple: ``(records, failures)``, failures as ``(run name, message)``.
@@ -163,13 +170,18 @@ def run_protocol(
     records, failures, multiclass = [], [], False
     run_dirs = [osp.abspath(osp.join(work_dir, 'runs', r.name)) for r in runs]
     finished = [_finished(r, d) for r, d in zip(runs, run_dirs)]  # fail early
+    todo = [(r, d) for r, d, (record, _) in zip(runs, run_dirs, finished)
+            if record is None]
+    for run, run_dir in todo:
+        os.makedirs(run_dir, exist_ok=True)
+        with open(osp.join(run_dir, 'spec.json'), 'w') as f:
+            json.dump(dict(run.to_dict(), run_dir=run_dir), f, indent=2)
+    if hasattr(executor, 'launch'):  # a launcher: start every run first
+        executor.launch(todo, work_dir)
     bar = tqdm(runs, desc='protocol', unit='run', disable=not progress)
     for run, run_dir, (record, binary) in zip(bar, run_dirs, finished):
         bar.set_postfix_str(run.name)
         if record is None:
-            os.makedirs(run_dir, exist_ok=True)
-            with open(osp.join(run_dir, 'spec.json'), 'w') as f:
-                json.dump(dict(run.to_dict(), run_dir=run_dir), f, indent=2)
             start = time.time()
             try:
                 result = executor(run, run_dir)
@@ -183,13 +195,16 @@ def run_protocol(
                                              run.metric_prefix),
                     wall_s=round(result.get('wall_s',
                                             time.time() - start), 1))
+            except RunPending:  # submitted, not finished (no-wait)
+                continue
             except Exception as err:  # keep going; reported at the end
                 failures.append((run.name, f'{type(err).__name__}: {err}'))
                 bar.write(f'FAILED {run.name}: {err}')
                 continue
             with open(osp.join(run_dir, 'record.json'), 'w') as f:
                 json.dump(
-                    dict(digest=run.digest, record=record, binary=binary),
+                    dict(digest=run.digest, record=record, binary=binary,
+                         **_job_info(result, run_dir)),
                     f,
                     indent=2)
         records.append(record)
@@ -202,6 +217,15 @@ def run_protocol(
             title=title,
             notes=list(notes) + [MULTICLASS_NOTE] * multiclass)
     return records, failures
+
+
+def _job_info(result: dict, run_dir: str) -> dict:
+    """Where the run's output went (its job's log) and how it ran."""
+    info = dict(log=result.get('log') or osp.join(run_dir, 'log.txt'))
+    for key in ('job_id', 'attempts'):
+        if result.get(key) is not None:
+            info[key] = result[key]
+    return info
 
 
 def _finished(run: RunSpec, run_dir: str) -> tuple:

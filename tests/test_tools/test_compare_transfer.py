@@ -131,7 +131,7 @@ class TestEndToEnd(unittest.TestCase):
                 'stage0')) if n.startswith('best_')]
             self.assertTrue(best)
             # resume: nothing is trained again
-            with mock.patch('dl4all_mm.evaluation.transfer.executor.'
+            with mock.patch('dl4all_mm.evaluation.launchers.local.'
                             'subprocess_executor') as train:
                 code, out, err = _run(argv)
             self.assertEqual(code, 0, out + err)

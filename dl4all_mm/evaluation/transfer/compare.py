@@ -40,6 +40,7 @@ class CompareOptions:
     run_timeout: Optional[float] = None
     progress: bool = True
     command: str = ''
+    launcher: object = None  # a launchers.BaseLauncher; None: local, jobs
 
 
 def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
@@ -96,21 +97,24 @@ def references(methods: Sequence[str]) -> List[str]:
 
 
 def _execute(protocol, runs, work_dir: str, opts: CompareOptions) -> tuple:
-    executor = ParallelExecutor(runs, work_dir, opts.jobs, opts.run_timeout)
+    executor = opts.launcher or ParallelExecutor(runs, work_dir, opts.jobs,
+                                                 opts.run_timeout)
     return execute_protocol(protocol, runs, work_dir, executor=executor,
                             progress=opts.progress)
 
 
 def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
-              work_dir: str) -> Dict[str, float]:
+              work_dir: str) -> Optional[Dict[str, float]]:
     """Pick each method's learning rate on the validation split: one run
     per method and candidate (first seed, largest target size), the model
     selected and scored on the validation split; no test image is used.
-    Writes ``work_dir/lr_search/lr_search.json``."""
+    Writes ``work_dir/lr_search/lr_search.json``. Returns None while a
+    search run is still submitted (``--launcher slurm --no-wait``)."""
     size = max(task.sizes)
     val = task.sizes[size].val_ann
     scores: Dict[str, Dict[float, float]] = {m: {} for m in opts.methods}
     one_seed = CompareOptions(**dict(opts.__dict__, seeds=[opts.seeds[0]]))
+    waiting = False
     for lr in opts.lr_search:
         recipes = _recipes(one_seed, {m: lr for m in opts.methods})
         lr_dir = osp.join(work_dir, 'lr_search', f'lr{lr:g}')
@@ -121,6 +125,10 @@ def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
         records, _ = _execute(protocol, runs, lr_dir, one_seed)
         for record in records:
             scores[record['method']][lr] = record['metrics'][METRIC]
+        # slurm --no-wait: some search runs still out
+        waiting = waiting or bool(getattr(opts.launcher, 'pending', None))
+    if waiting:  # pick once every search run is in
+        return None
     picked = {}
     for method, by_lr in scores.items():
         if by_lr:  # the best; the smaller lr on a tie
@@ -152,6 +160,10 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     lrs = {}
     if opts.lr_search and not dry_run:
         lrs = search_lr(task, opts, spec, work_dir)
+        if lrs is None:  # slurm --no-wait: search runs still out
+            print('lr search runs submitted or running: run the same '
+                  'command again to collect them')
+            return 0
     recipes = _recipes(opts, lrs)
     init = ('ImageNet (offline)' if spec['backbone'].get(
         'pretrained_imagenet') else opts.pretrained or 'random init')
@@ -165,7 +177,8 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
             f'{m} {r["lr"]:g}' for m, r in recipes.items()) +
         (' (picked on the validation split, lr_search/lr_search.json)'
          if lrs else '') + '.',
-        f'Device {opts.device}; {opts.jobs} run(s) at a time.',
+        f'Device {opts.device}; ' + (opts.launcher.describe() if opts.launcher
+                                     else f'{opts.jobs} run(s) at a time.'),
         f'Command: `{opts.command}`']
     protocols = {size: _runs(_protocol(
         task, size, opts, recipes, spec, f'{title}: {size} target images',
@@ -174,9 +187,21 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
         for size, (_, runs) in protocols.items():
             for run in runs:
                 print(f'n{size}/runs/{run.name}')
+            if hasattr(opts.launcher, 'write_dry_run'):  # slurm: sbatch
+                size_dir = osp.join(work_dir, f'n{size}')
+                print('sbatch script (nothing submitted): ' +
+                      opts.launcher.write_dry_run(
+                          [(r, osp.abspath(osp.join(size_dir, 'runs',
+                                                    r.name))) for r in runs],
+                          size_dir))
         print(f'{sum(len(r) for _, r in protocols.values())} runs (dry '
               'run: nothing trained)')
         return 0
+    if getattr(opts.launcher, 'wait', False):  # slurm: queue every size's
+        opts.launcher.wait = False  # job array first, then wait for each
+        for size, (protocol, runs) in protocols.items():
+            _execute(protocol, runs, osp.join(work_dir, f'n{size}'), opts)
+        opts.launcher.wait = True
     records, failures = [], []
     for size, (protocol, runs) in protocols.items():
         if opts.progress:
@@ -191,6 +216,9 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
                       methods=opts.methods)
     for name, message in failures:
         print(f'FAILED {name}: {message}')
+    if getattr(opts.launcher, 'pending', None):  # slurm --no-wait
+        print('runs submitted or running: run the same command again to '
+              'collect them')
     print(f'{len(records)} runs done; report in '
           f'{osp.join(work_dir, "results.md")}')
     return 1 if failures else 0

@@ -1,52 +1,28 @@
-"""Train several protocol runs at once (CPU cores or one GPU)."""
-import json
+"""Train several protocol runs at once (CPU cores or one GPU): the local
+launcher under the name the transfer code and benchmarks use."""
 import os
-import os.path as osp
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Sequence
 
-from ..protocol_worker import subprocess_executor
+from ..launchers.local import LocalLauncher
 from ..run_spec import RunSpec
 
 
-class ParallelExecutor:
-    """Executor for :func:`~..protocol_runner.run_protocol` training up to
-    ``jobs`` runs at once: the first call starts every pending run; each
-    call then waits for its own run.
+class ParallelExecutor(LocalLauncher):
+    """:class:`~..launchers.LocalLauncher` with ``jobs`` runs at once, built
+    from the arguments the transfer comparison has at hand.
 
     Args:
-        runs (Sequence[RunSpec]): The runs ``run_protocol`` will ask for.
+        runs (Sequence[RunSpec]): The runs ``run_protocol`` will ask for
+            (``run_protocol`` launches its unfinished ones).
         work_dir (str): The ``work_dir`` given to ``run_protocol``.
-        jobs (int): Runs trained at once.
+        jobs (int): Runs trained at once (at least 1).
         timeout (float, optional): Seconds per run.
     """
 
     def __init__(self, runs: Sequence[RunSpec], work_dir: str, jobs: int,
                  timeout: Optional[float] = None) -> None:
-        self.runs, self.work_dir, self.jobs = runs, work_dir, max(1, jobs)
-        self.timeout = timeout
-        self.futures: dict = {}
-        self.lock = threading.Lock()
-
-    def _start(self) -> None:
-        pool = ThreadPoolExecutor(self.jobs)
-        for run in self.runs:
-            run_dir = osp.abspath(osp.join(self.work_dir, 'runs', run.name))
-            if osp.exists(osp.join(run_dir, 'record.json')):
-                continue
-            os.makedirs(run_dir, exist_ok=True)
-            with open(osp.join(run_dir, 'spec.json'), 'w') as f:
-                json.dump(dict(run.to_dict(), run_dir=run_dir), f, indent=2)
-            self.futures[run.name] = pool.submit(subprocess_executor, run,
-                                                 run_dir, self.timeout)
-        pool.shutdown(wait=False)
-
-    def __call__(self, run: RunSpec, run_dir: str) -> dict:
-        with self.lock:
-            if not self.futures:
-                self._start()
-        return self.futures[run.name].result()
+        super().__init__(max(1, jobs), timeout)
+        self.runs, self.work_dir = runs, work_dir
 
 
 def share_cores(jobs: int) -> Optional[int]:
