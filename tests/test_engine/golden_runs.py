@@ -5,8 +5,9 @@ two-stage ResNet with 4 base channels at 16 px, seed 0, deterministic, CPU,
 one thread): joint, Greedy with each rule, alternate, and the two warm-up
 modes. ``python -m tests.test_engine.golden_runs OUT.pth`` trains them in
 this (fresh) process and saves ``{name: state_dict}`` plus the torch
-version; ``--write`` replaces the committed fixture (only when a change of
-the numerics is intended).
+version (``--components``: the same runs configured with
+``train_cfg.step``/``train_cfg.warmup``); ``--write`` replaces the committed
+fixture (only when a change of the numerics is intended).
 """
 import argparse
 import os.path as osp
@@ -28,6 +29,19 @@ RUNS: Dict[str, dict] = {
     'warmup_reference': dict(strategy='joint', warmup_epochs=1),
     'warmup_frozen': dict(strategy='joint', warmup_epochs=1,
                           warmup_mode='frozen_backbone'),
+}
+#: The same runs configured with the step and warm-up components.
+COMPONENT_RUNS: Dict[str, dict] = {
+    'joint': dict(step=dict(type='JointStep')),
+    'greedy_reference': dict(step=dict(type='GreedyStep')),
+    'greedy_same_batch': dict(
+        step=dict(type='GreedyStep', rule='same_batch')),
+    'alternate': dict(step=dict(type='AlternateStep')),
+    'warmup_reference': dict(
+        warmup_epochs=1, warmup=dict(type='ReferenceWarmup')),
+    'warmup_frozen': dict(
+        warmup_epochs=1,
+        warmup=dict(type='FrozenBackboneWarmup', frozen=('backbone', ))),
 }
 
 
@@ -58,16 +72,19 @@ def train(name: str, root: str, work_dir: str,
     cfg['default_hooks']['logger']['interval'] = 1000
     runner = Runner(**cfg)
     runner.train()
-    return {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
+    state = runner.model.state_dict()
+    return {k: v.detach().clone() for k, v in state.items()}
 
 
-def run_all(out: str) -> None:
-    """Train every run of :data:`RUNS` and save them to ``out``."""
+def run_all(out: str, components: bool = False) -> None:
+    """Train every run of :data:`RUNS` (or :data:`COMPONENT_RUNS`) and
+    save them to ``out``."""
     from tests.test_reliability.tiny_runner import write_images
+    runs = COMPONENT_RUNS if components else RUNS
     with tempfile.TemporaryDirectory() as tmp:
         write_images(osp.join(tmp, 'data'))
-        weights = {name: train(name, osp.join(tmp, 'data'), tmp)
-                   for name in RUNS}
+        weights = {name: train(name, osp.join(tmp, 'data'), tmp, cfg)
+                   for name, cfg in runs.items()}
     torch.save(dict(torch=str(torch.__version__), weights=weights), out)
 
 
@@ -75,11 +92,13 @@ def main() -> None:
     import dl4all_mm  # noqa: F401  (registers the components)
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('out', nargs='?', help='where to save the weights')
+    parser.add_argument('--components', action='store_true',
+                        help='train COMPONENT_RUNS instead of RUNS')
     parser.add_argument('--write', action='store_true',
                         help=f'replace the fixture {FIXTURE}')
     args = parser.parse_args()
     torch.set_num_threads(1)
-    run_all(FIXTURE if args.write else args.out)
+    run_all(FIXTURE if args.write else args.out, args.components)
 
 
 if __name__ == '__main__':
