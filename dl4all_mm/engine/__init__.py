@@ -1,2 +1,4 @@
 from .hooks import *  # noqa: F401,F403
 from .loops import *  # noqa: F401,F403
+from .steps import *  # noqa: F401,F403
+from .warmups import *  # noqa: F401,F403

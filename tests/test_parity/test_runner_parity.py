@@ -121,7 +121,7 @@ def _plain(capture: Capture, drop: float) -> PlainDL4ALL:
 def _epoch_batches(runner: Runner, epoch: int) -> List[List[int]]:
     loop = runner.train_loop
     warmup = loop.reference_warmup and epoch < loop.warmup_epochs
-    sampler = loop._warmup_sampler if warmup else \
+    sampler = loop.warmup.sampler if warmup else \
         loop.dataloader.batch_sampler
     sampler.set_epoch(epoch)
     return list(sampler)

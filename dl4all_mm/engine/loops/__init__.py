@@ -1,4 +1,4 @@
-from .domain_pass_sampler import DomainPassBatchSampler
+from dl4all_mm.datasets.samplers import DomainPassBatchSampler
 from .domain_train_loop import DomainTrainLoop
 
 __all__ = ['DomainTrainLoop', 'DomainPassBatchSampler']

@@ -1,91 +1,66 @@
-"""Parameter-scheduler checks of :class:`DomainTrainLoop` (short runs,
-the reference warm-up's epoch length)."""
+"""Parameter schedulers that a short run would never reach."""
 import warnings
-from typing import List
+from typing import List, Tuple, Union
 
-_OFFSET_ATTR = '_dl4all_warmup_iter_offset'
+Schedulers = Union[None, dict, list]
 
 
-class SchedulerChecksMixin:
-    """Keep mmengine's parameter schedulers consistent with the loop's
-    epochs: drop schedulers that would never act, refuse empty ranges, and
-    shift epoch-based schedulers converted to iterations past a reference
-    warm-up whose length differs from ``len(dataloader)``."""
+def drop_idle_schedulers(scheds: Schedulers, max_epochs: int,
+                         max_iters: int) -> Tuple[Schedulers, List[tuple]]:
+    """Drop scheduler configs that would begin at or after the end of
+    training, refuse empty ranges.
 
-    def _check_param_schedulers(self) -> List[int]:
-        """Drop schedulers that would begin after training ends; return the
-        positions of epoch-based schedulers converted to iterations."""
-        scheds = self.runner.param_schedulers
-        if scheds is None:
-            return []
-        if isinstance(scheds, dict) and 'type' not in scheds:
-            groups = {k: list(v) if isinstance(v, (list, tuple)) else [v]
-                      for k, v in scheds.items()}
-        else:
-            groups = {None: list(scheds) if isinstance(
-                scheds, (list, tuple)) else [scheds]}
-        converted: List[int] = []
-        pos = 0
-        for key, group in groups.items():
-            kept = []
-            for i, cfg in enumerate(group):
-                if not isinstance(cfg, dict):
-                    kept.append(cfg)
-                    pos += 1
-                    continue
-                name = f'param_scheduler[{i}] ({cfg.get("type")})'
-                by_epoch = cfg.get('by_epoch', True)
-                unit, limit = ('epoch', self._max_epochs) if by_epoch else (
-                    'iteration', self._max_iters)
-                begin, end = cfg.get('begin', 0), cfg.get('end')
-                if end is not None and end <= begin:
-                    raise ValueError(
-                        f'{name}: end={end} must be larger than '
-                        f'begin={begin}')
-                if begin >= limit:
-                    warnings.warn(
-                        f'{name} begins at {unit} {begin}, at or after '
-                        f'the end of training ({limit} {unit}s with '
-                        f'train_cfg.max_epochs={self._max_epochs}): it would '
-                        'never act and is dropped')
-                    continue
-                if by_epoch and cfg.get('convert_to_iter_based', False) and \
-                        self.reference_warmup and self._warmup_offset():
-                    if begin < self.warmup_epochs:
-                        raise ValueError(
-                            f'{name} (convert_to_iter_based) begins at epoch '
-                            f'{begin}, inside the reference warm-up '
-                            f'(train_cfg.warmup_epochs={self.warmup_epochs}),'
-                            ' whose epochs do not have len(dataloader) '
-                            'iterations; let it begin at epoch >= '
-                            f'{self.warmup_epochs}, make it iteration-based, '
-                            "or use warmup_mode='frozen_backbone'")
-                    converted.append(pos)
-                kept.append(cfg)
-                pos += 1
-            groups[key] = kept
-        self.runner.param_schedulers = groups[None] if None in groups \
-            else groups
-        return converted
+    mmengine builds ``param_scheduler`` right after the train loop, before
+    any hook runs, and a scheduler that begins at or after its default
+    ``end`` (the end of training) fails to build (``end should be larger
+    than begin``). Such a scheduler (e.g. ``begin=1`` with
+    ``max_epochs=1``, a short run of a config with a warm-up) would never
+    act: it is dropped with a warning. Built schedulers are returned as
+    they are.
 
-    def _warmup_offset(self) -> int:
-        """Iterations by which the warm-up differs from ordinary epochs."""
-        return self.epoch_start(self.warmup_epochs) - \
-            self.warmup_epochs * len(self._main_loader)
+    Args:
+        scheds: ``runner.param_schedulers`` before mmengine builds them (a
+            config, a list of them, or a dict of lists per optimizer).
+        max_epochs (int): Epochs of the run.
+        max_iters (int): Iterations of the run.
 
-    def _shift_converted_schedulers(self) -> None:
-        """Move converted epoch-based schedulers by the warm-up offset (once;
-        a resumed scheduler's state already holds the shift)."""
-        if not self._converted:
-            return
-        scheds = self.runner.param_schedulers
-        flat = [s for group in scheds.values() for s in group] \
-            if isinstance(scheds, dict) else list(scheds)
-        offset = self._warmup_offset()
-        for pos in self._converted:
-            sched = flat[pos]
-            if hasattr(sched, _OFFSET_ATTR):
+    Returns:
+        tuple: The kept schedulers (same layout as ``scheds``) and
+        ``(index in its group, config)`` of each kept one, in mmengine's
+        flattened order.
+    """
+    if scheds is None:
+        return None, []
+    if isinstance(scheds, dict) and 'type' not in scheds:
+        groups = {k: list(v) if isinstance(v, (list, tuple)) else [v]
+                  for k, v in scheds.items()}
+    else:
+        groups = {None: list(scheds) if isinstance(
+            scheds, (list, tuple)) else [scheds]}
+    flat: List[tuple] = []
+    for key, group in groups.items():
+        kept = []
+        for i, cfg in enumerate(group):
+            if isinstance(cfg, dict) and _idle(i, cfg, max_epochs,
+                                               max_iters):
                 continue
-            sched.begin += offset
-            sched.end += offset
-            setattr(sched, _OFFSET_ATTR, offset)
+            kept.append(cfg)
+            flat.append((i, cfg))
+        groups[key] = kept
+    return (groups[None] if None in groups else groups), flat
+
+
+def _idle(i: int, cfg: dict, max_epochs: int, max_iters: int) -> bool:
+    name = f'param_scheduler[{i}] ({cfg.get("type")})'
+    unit, limit = ('epoch', max_epochs) if cfg.get('by_epoch', True) else (
+        'iteration', max_iters)
+    begin, end = cfg.get('begin', 0), cfg.get('end')
+    if end is not None and end <= begin:
+        raise ValueError(f'{name}: end={end} must be larger than '
+                         f'begin={begin}')
+    if begin < limit:
+        return False
+    warnings.warn(f'{name} begins at {unit} {begin}, at or after the end of '
+                  f'training ({limit} {unit}s with train_cfg.max_epochs='
+                  f'{max_epochs}): it would never act and is dropped')
+    return True

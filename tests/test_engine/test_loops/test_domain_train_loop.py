@@ -120,17 +120,17 @@ class TestDomainTrainLoop(TestCase):
         start_optim = copy.deepcopy(optim.state_dict())
 
         # Reference: from the same state, one step on the target part only.
-        parts = loop._split(batch)
-        loop._step(parts['target'])
+        parts = loop.step.split(batch)
+        loop.step.step(parts['target'])
         expected_model = params(model)
         expected_optim = copy.deepcopy(optim.state_dict())
 
         model.load_state_dict(start_model)
         optim.load_state_dict(copy.deepcopy(start_optim))
         # The source step makes the target loss worse -> undo.
-        with patch.object(loop, '_loss_of',
+        with patch.object(loop.step, 'loss_of',
                           side_effect=[torch.tensor(1.), torch.tensor(2.)]):
-            log = loop._greedy_same_batch_step(batch)
+            log = loop.step(batch)
         self.assertEqual(log['greedy_kept'].item(), 0)
         assert_states_equal(self, params(model), expected_model)
         got = optim.state_dict()['state']
@@ -144,14 +144,14 @@ class TestDomainTrainLoop(TestCase):
         model, optim = runner.model, runner.optim_wrapper
         start = params(model)
         start_optim = copy.deepcopy(optim.state_dict())
-        parts = loop._split(batch)
-        loop._step(parts['source'])
+        parts = loop.step.split(batch)
+        loop.step.step(parts['source'])
         expected = params(model)
         model.load_state_dict(start)
         optim.load_state_dict(start_optim)
-        with patch.object(loop, '_loss_of',
+        with patch.object(loop.step, 'loss_of',
                           side_effect=[torch.tensor(2.), torch.tensor(1.)]):
-            log = loop._greedy_same_batch_step(batch)
+            log = loop.step(batch)
         self.assertEqual(log['greedy_kept'].item(), 1)
         # BatchNorm buffers of the no-grad evaluations are not kept either.
         assert_states_equal(self, params(model), expected)
@@ -159,7 +159,7 @@ class TestDomainTrainLoop(TestCase):
     def test_loss_of_leaves_buffers(self):
         runner, loop, batch = self._trained_greedy_runner()
         before = params(runner.model)
-        loop._loss_of(loop._split(batch)['target'])
+        loop.step.loss_of(loop.step.split(batch)['target'])
         assert_states_equal(self, params(runner.model), before)
 
     def test_alternate_steps_once_per_domain(self):
@@ -170,8 +170,8 @@ class TestDomainTrainLoop(TestCase):
         runner.train()
         loop = runner.train_loop
         batch = next(iter(loop.dataloader))
-        with patch.object(loop, '_step', wraps=loop._step) as step:
-            loop._alternate_step(batch)
+        with patch.object(loop.step, 'step', wraps=loop.step.step) as step:
+            loop.step(batch)
         domains = [
             {s.metainfo['domain']
              for s in call.args[0]['data_samples']}
@@ -208,18 +208,18 @@ class TestGreedySameBatchDropout(TestCase):
             runner.optim_wrapper)
         loop = runner.train_loop
         losses = []
-        original = loop._loss_of
+        original = loop.step.loss_of
 
         def record(*args, **kwargs):
             losses.append(original(*args, **kwargs))
             return losses[-1]
 
         kept = []
-        with patch.object(loop, '_step', return_value={}), \
-                patch.object(loop, '_loss_of', side_effect=record):
+        with patch.object(loop.step, 'step', return_value={}), \
+                patch.object(loop.step, 'loss_of', side_effect=record):
             for batch in loop.dataloader:
                 kept.append(
-                    loop._greedy_same_batch_step(batch)['greedy_kept'])
+                    loop.step(batch)['greedy_kept'])
         self.assertEqual(len(losses), 2 * len(kept))
         for before, after in zip(losses[::2], losses[1::2]):
             self.assertEqual(before.item(), after.item())

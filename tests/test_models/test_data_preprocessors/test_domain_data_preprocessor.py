@@ -1,4 +1,5 @@
 from unittest import TestCase
+from unittest.mock import patch
 
 import torch
 from mmpretrain.registry import MODELS
@@ -34,6 +35,25 @@ class TestDomainDataPreprocessor(TestCase):
                                    torch.tensor([50., 22.5, 16.]))
         torch.testing.assert_close(out[1], torch.ones(3, 2, 2))
         torch.testing.assert_close(out[2], out[0])
+
+    def test_tagged_samples_not_copied_on_cpu(self):
+        """On CPU the samples are passed through (the parent's ``.to`` would
+        deep-copy every metainfo and move nothing)."""
+        pre = self.build()
+        samples = [tagged('source'), tagged('target')]
+        out = pre(dict(inputs=torch.zeros((2, 3, 2, 2), dtype=torch.uint8),
+                       data_samples=samples), True)
+        self.assertIs(out['data_samples'], samples)
+        self.assertEqual(int(out['data_samples'][1].target.gt_label), 0)
+        with patch('torch.device') as device:  # any non-CPU device: cast
+            device.return_value.type = 'cuda'
+            pre._device = device('cuda')
+            with patch.object(type(pre), 'cast_data',
+                              side_effect=lambda x: list(x)) as cast:
+                out = pre(dict(inputs=torch.zeros((2, 3, 2, 2)),
+                               data_samples=samples))
+        self.assertIn(samples, [c.args[0] for c in cast.call_args_list])
+        self.assertIsNot(out['data_samples'], samples)
 
     def test_untagged_samples_use_default_domain(self):
         inputs = torch.full((2, 3, 2, 2), 110, dtype=torch.uint8)

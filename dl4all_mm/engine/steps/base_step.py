@@ -1,0 +1,138 @@
+"""What every training step of :class:`DomainTrainLoop` is built from."""
+from contextlib import contextmanager
+from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
+
+import torch
+from mmengine.model import is_model_wrapper
+
+
+class BaseTrainStep:
+    """One training iteration on a domain batch: forwards, backwards and
+    optimizer steps, called by :class:`DomainTrainLoop` between the
+    ``before_train_iter`` and ``after_train_iter`` hooks.
+
+    A step is bound to the runner once (:meth:`bind`) and then called with
+    each dataloader batch; it returns the log variables. The primitives
+    below go through the runner's model (its distributed wrapper included)
+    and optimizer wrapper, so subclasses only write their update rule.
+    Resumable state of a step lives in the runner's message hub, which
+    mmengine saves in and restores from every checkpoint.
+
+    Attributes:
+        frozen (list of Parameter, optional): Set by a warm-up (see
+            :class:`FrozenBackboneWarmup`): these parameters' gradients are
+            dropped before every optimizer step.
+    """
+
+    def __init__(self) -> None:
+        self.runner = None
+        self.frozen: Optional[List[torch.nn.Parameter]] = None
+
+    def bind(self, runner) -> None:
+        """Attach the step to ``runner`` (its model must have ``domains``).
+
+        The optimizer wrapper is read from the runner at each call (mmengine
+        builds it after the loop)."""
+        self.runner = runner
+
+    def __call__(self, data_batch: dict) -> Dict[str, torch.Tensor]:
+        """Train on ``data_batch``; return the log variables."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- access
+    @property
+    def model(self) -> torch.nn.Module:
+        """The runner's model, with its distributed wrapper if any."""
+        return self.runner.model
+
+    @property
+    def module(self) -> torch.nn.Module:
+        """The model without its distributed wrapper."""
+        model = self.runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    @property
+    def optim_wrapper(self):
+        """The runner's optimizer wrapper."""
+        return self.runner.optim_wrapper
+
+    # --------------------------------------------------------- primitives
+    def preprocess(self, data_batch: dict) -> dict:
+        """The model's data preprocessor in training mode."""
+        return self.module.data_preprocessor(data_batch, True)
+
+    def split(self, data_batch: dict) -> Dict[str, dict]:
+        """Preprocess a batch and split it into its domains' parts."""
+        data = self.preprocess(data_batch)
+        groups = self.module.domain_groups(data['data_samples'])
+        parts = {}
+        for domain, idx in groups.items():
+            index = torch.as_tensor(idx, device=data['inputs'].device)
+            parts[domain] = dict(
+                inputs=data['inputs'].index_select(0, index),
+                data_samples=[data['data_samples'][i] for i in idx])
+        return parts
+
+    def forward(self, data: dict) -> Tuple[torch.Tensor, dict]:
+        """Loss of ``data`` through the (wrapped) model."""
+        with self.optim_wrapper.optim_context(self.model):
+            losses = self.model(**data, mode='loss')
+        return self.module.parse_losses(losses)
+
+    def update(self,
+               loss: torch.Tensor,
+               only: Optional[Iterable[torch.nn.Parameter]] = None) -> None:
+        """``OptimWrapper.update_params`` that can restrict the step to
+        ``only`` these parameters (and drops the gradients of
+        :attr:`frozen`) without touching ``optim_wrapper.step``, which the
+        parameter schedulers wrap."""
+        optim_wrapper = self.optim_wrapper
+        optim_wrapper.backward(optim_wrapper.scale_loss(loss))
+        if not optim_wrapper.should_update():
+            return
+        drop: List[torch.nn.Parameter] = []
+        if only is not None:
+            keep: Set[int] = {id(p) for p in only}
+            drop = [p for p in self.module.parameters() if id(p) not in keep]
+        elif self.frozen is not None:
+            drop = self.frozen
+        for p in drop:
+            p.grad = None
+        optim_wrapper.step()
+        optim_wrapper.zero_grad()
+
+    def step(self, data: dict) -> Dict[str, torch.Tensor]:
+        """Forward (through the DDP wrapper if any), backward, step."""
+        loss, log_vars = self.forward(data)
+        self.update(loss)
+        return log_vars
+
+    def step_each_domain(self, data_batch: dict) -> Dict[str, torch.Tensor]:
+        """One :meth:`step` per domain part of the batch, in head order."""
+        log_vars: Dict[str, torch.Tensor] = {}
+        for part in self.split(data_batch).values():
+            log_vars.update(self.step(part))
+        return log_vars
+
+    @contextmanager
+    def loss_weight(self, domain: str, value: float) -> Iterator[float]:
+        """Temporarily set the head's loss weight of ``domain``; yields the
+        configured weight."""
+        weights = getattr(self.module.head, 'loss_weights', None)
+        if weights is None:
+            yield 1.0
+            return
+        old = weights[domain]
+        weights[domain] = value
+        try:
+            yield old
+        finally:
+            weights[domain] = old
+
+    @torch.no_grad()
+    def refresh_bn(self, data: dict) -> None:
+        """A no-grad train-mode forward of ``data``: BatchNorm running
+        statistics take one momentum update with its batch statistics (the
+        reference's ``pretrainBN_singleBatch``)."""
+        with self.optim_wrapper.optim_context(self.model):
+            self.module.extract_feat(data['inputs'])
