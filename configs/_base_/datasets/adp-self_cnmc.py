@@ -21,11 +21,13 @@ fold = '{{$DL4ALL_FOLD:0}}'
 split_dir = f'splits/fold_{fold}'
 # CNMC2019Dataset classes: ('hem', 'all'), 1 = ALL (leukemic blast).
 
-# Self (and Greedy): 8 target images per step and ceil(8 * N_source /
-# N_target) source images, so that both domains run out together (the
-# reference's util/computeBatchSize.py of the ViT folders); one epoch = one
-# pass over the target. 'proportional' (12 images split by size) and
-# 'largest_fixed' are the sampler's other rules.
+# Self (and Greedy): 8 target images per step and 8 * N_source / N_target
+# source images, rounded up when ADP is the larger set, down when it is the
+# smaller (the reference's util/computeBatchSize.py, Self/Greedy copy);
+# the epoch ends when either domain runs out (epoch_length='shortest', the
+# reference's loop; 'main' runs a whole pass over the target, cycling the
+# source). 'proportional' (12 images split by size) and 'largest_fixed'
+# are the sampler's other rules.
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,
@@ -35,7 +37,7 @@ train_dataloader = dict(
         type='DomainBatchSampler',
         schedule='paired',
         batch_sizes='main_fixed',
-        epoch_length='main'),
+        epoch_length='shortest'),
     dataset=dict(
         type='InterleavedDatasetWrapper',
         datasets=dict(
