@@ -26,7 +26,9 @@ RUNTIME = [
 ]
 # ``tools/train.py --tensorboard`` (mmengine's TensorboardVisBackend).
 TENSORBOARD = ['tensorboard']
-TESTS = ['pytest', 'pytest-timeout'] + TENSORBOARD
+# split-folders: the ADP Self split of make_splits.py --protocol
+# adp-reference is checked against the library the reference code called.
+TESTS = ['pytest', 'pytest-timeout', 'split-folders==0.5.1'] + TENSORBOARD
 
 setup(
     name='dl4all_mm',
