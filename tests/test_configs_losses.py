@@ -2,7 +2,8 @@
 (``docs/method.md``): every class-weighted cross-entropy is torch's
 weighted mean (``nn.CrossEntropyLoss(weight=w)``), multi-label sources use
 ``nn.MultiLabelSoftMarginLoss(weight=w)``, the epoch ends when either
-domain runs out and the Self/Greedy batch sizes follow computeBatchSize."""
+domain runs out, the Self/Greedy batch sizes follow computeBatchSize and
+ADP trains on the reference's training part."""
 import glob
 import os.path as osp
 
@@ -49,6 +50,10 @@ def test_paper_config_losses_and_batches(path):
     assert heads.target.num_classes == 2
     hooks = [h['type'] for h in cfg.custom_hooks]
     assert 'DomainClassWeightHook' in hooks
+    source = cfg.train_dataloader.dataset.datasets.source
+    level = {'regular': 'level3', 'self': 'self', 'greedy': 'level1'}
+    assert source.ann_file == \
+        f'splits/reference_{level[_variant(path)]}/train.txt'
     sampler = cfg.train_dataloader.batch_sampler
     assert sampler.epoch_length == 'shortest'
     assert sampler.get('batch_sizes') == rule

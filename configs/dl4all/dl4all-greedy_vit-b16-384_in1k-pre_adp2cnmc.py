@@ -7,6 +7,11 @@ _base_ = './dl4all-regular_vit-b16-384_in1k-pre_adp2cnmc.py'
 
 train_dataloader = dict(
     batch_sampler=dict(batch_sizes='main_fixed'),
-    dataset=dict(datasets=dict(source=dict(level=1))))
+    dataset=dict(
+        datasets=dict(
+            source=dict(
+                level=1,
+                # folds 0-7 of the reference's 10 level-1 folds
+                ann_file='splits/reference_level1/train.txt'))))
 model = dict(head=dict(task_heads=dict(source=dict(num_classes=9))))
 train_cfg = dict(strategy='greedy')
