@@ -34,17 +34,19 @@ SEED, BN_SEED = 3, 5
 
 @MODELS.register_module(force=True)
 class ParityCNN(BaseModule):
-    """conv-BN-ReLU-conv-BN-ReLU, 16 px -> 8 px."""
+    """conv-BN-ReLU-dropout-conv-BN-ReLU, 16 px -> 8 px (the parity
+    scenarios use no dropout; other tests set ``drop``)."""
 
-    def __init__(self, init_cfg=None) -> None:
+    def __init__(self, drop: float = 0.0, init_cfg=None) -> None:
         super().__init__(init_cfg)
         self.conv1 = nn.Conv2d(3, CHANNELS, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(CHANNELS)
+        self.drop = nn.Dropout(drop)
         self.conv2 = nn.Conv2d(CHANNELS, CHANNELS, 3, 2, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(CHANNELS)
 
     def forward(self, x: torch.Tensor) -> tuple:
-        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.drop(F.relu(self.bn1(self.conv1(x))))
         return (F.relu(self.bn2(self.conv2(x))), )
 
 

@@ -16,6 +16,7 @@ import tempfile
 import pytest
 
 from tests.test_parity.harness import run_scenario
+from tests.test_parity.scenario import ParityCNN  # noqa: F401 (other tests)
 
 #: The warm-up's idle head in the plugin: not stepped (docs/method.md,
 #: "idle-head updates": the reference's torch < 2.0 moved it by momentum
