@@ -2,7 +2,7 @@
 # from ImageNet-21k -> 1k weights: dl4all-regular_vit-b16-384_in1k-pre_adp2cnmc.py
 # with the Greedy source, batches and step of
 # dl4all-greedy_resnet18_in1k-pre_adp2cnmc.py (ADP level 1, 9 classes;
-# 8 C-NMC + ceil(8 * N_ADP / N_C-NMC) ADP images; greedy_rule='reference').
+# 8 C-NMC + 8 * N_ADP / N_C-NMC ADP images; greedy_rule='reference').
 _base_ = './dl4all-regular_vit-b16-384_in1k-pre_adp2cnmc.py'
 
 train_dataloader = dict(
