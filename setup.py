@@ -68,7 +68,10 @@ RUNTIME = [
 TENSORBOARD = ['tensorboard']
 # ``--launcher slurm`` of tools/run_protocol.py and compare_transfer.py.
 SLURM = ['submitit==1.5.4']
-TESTS = ['pytest', 'pytest-timeout'] + TENSORBOARD + SLURM
+# split-folders: the ADP Self split of make_splits.py --protocol
+# adp-reference is checked against the library the reference code called.
+TESTS = ['pytest', 'pytest-timeout', 'split-folders==0.5.1'
+         ] + TENSORBOARD + SLURM
 
 setup(
     name='dl4all_mm',

@@ -52,7 +52,14 @@ def data_root():
     ``DL4ALL_DATA_ROOT`` (fold 0)."""
     with tempfile.TemporaryDirectory() as root, \
             pytest.MonkeyPatch.context() as env:
-        make_adp_tree(osp.join(root, 'adp'), slides=ADP_SLIDES, crops=(1, ))
+        adp = osp.join(root, 'adp')
+        # 3 patches a slide: Self's reference split keeps int(0.7 * 3) = 2
+        make_adp_tree(adp, slides=ADP_SLIDES, crops=(1, 2, 3))
+        for level in ('self', '3', '1'):
+            make_splits('--dataset', 'adp', '--data-root', adp, '--out-dir',
+                        f'{adp}/splits/reference_level{level}'.replace(
+                            'levelself', 'self'), '--protocol',
+                        'adp-reference', '--adp-level', level)
         cnmc, allidb2 = osp.join(root, 'cnmc'), osp.join(root, 'allidb2')
         make_cnmc_tree(cnmc, rows=2, prelim=False)
         make_splits('--dataset', 'cnmc', '--data-root', cnmc, '--out-dir',

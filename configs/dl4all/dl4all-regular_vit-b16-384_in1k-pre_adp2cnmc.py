@@ -7,7 +7,13 @@ _base_ = './dl4all-self_vit-b16-384_in1k-pre_adp2cnmc.py'
 
 train_dataloader = dict(
     batch_sampler=dict(batch_sizes=None),
-    dataset=dict(datasets=dict(source=dict(level=3))))
+    dataset=dict(
+        datasets=dict(
+            source=dict(
+                level=3,
+                # the reference's training part: folds 0-7 of its 10
+                # level-3 folds (make_splits.py --protocol adp-reference)
+                ann_file='splits/reference_level3/train.txt'))))
 model = dict(
     head=dict(
         task_heads=dict(

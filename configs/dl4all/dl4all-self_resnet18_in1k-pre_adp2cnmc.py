@@ -1,8 +1,11 @@
 # DL4ALL Self (Genovese et al., IEEE Access 2023), ResNet-18 from ImageNet:
 # source ADP with Self labels (one class per slide), target C-NMC 2019 (hem
 # vs all), patient-wise fold 0. As the authors' reference code runs it:
-# - paired schedule: 8 C-NMC + ceil(8 * N_ADP / N_C-NMC) ADP images per
-#   step, so both run out together; joint strategy, loss 0.5 * L_source +
+# - ADP's training part: 70 % of each slide's patches (the reference's
+#   splitfolders split);
+# - paired schedule: 8 C-NMC + 8 * N_ADP / N_C-NMC ADP images per step
+#   (rounded up when ADP is larger, down when smaller), the epoch ending
+#   when either runs out; joint strategy, loss 0.5 * L_source +
 #   0.5 * L_target, head gradients rescaled by the batch-size ratio;
 # - cross-entropy weighted by class (DomainClassWeightHook; weights from the
 #   training labels only -- the reference also counts validation labels);

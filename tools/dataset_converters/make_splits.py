@@ -14,6 +14,12 @@ Protocols:
                    reference code does: LEAKS, for reproduction only.
     holdout        --folds seeded repeats of a stratified group hold-out of
                    --test-ratio (e.g. the ALL-IDB2 random 50/50 protocol).
+    adp-reference  ADP only: the DL4ALL reference code's one split, written
+                   to OUT/{train,val,test}.txt: --adp-level 3 or 1
+                   (Regular, Greedy): 10 multi-label folds of that level's
+                   labels, fold 9 test, 8 val, 0-7 train; --adp-level self:
+                   per slide 70/20/10 of the images (seed 42). Images of a
+                   slide land in several splits (ADP is only the source).
 Val is --val-ratio of each fold's non-test part, whole groups at a time.
 
 Example::
@@ -33,10 +39,13 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from dl4all_mm.datasets import ADPDataset, ALLIDB2Dataset, CNMC2019Dataset
+from dl4all_mm.datasets.adp_reference_splits import (ratio_split,
+                                                     reference_fold_split)
 from dl4all_mm.datasets.splits import (DOCS, IMG_EXTENSIONS, leaking_groups,
                                        make_folds, summarize_split)
 
-PROTOCOLS = ('patient-kfold', 'official', 'image-kfold', 'holdout')
+PROTOCOLS = ('patient-kfold', 'official', 'image-kfold', 'holdout',
+             'adp-reference')
 LEAK_WARNING = (
     'WARNING: image-kfold splits images, not patients: cells of one patient '
     'land in both train and test, which inflates test scores (leakage). It '
@@ -81,9 +90,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=None,
         help='folder: comma-separated class folders in label '
         'order (default: sorted folder names)')
+    parser.add_argument(
+        '--adp-level',
+        default='3',
+        choices=('1', '3', 'self'),
+        help='adp-reference: labels the split follows (3 Regular, '
+        '1 Greedy, self Self)')
     args = parser.parse_args(argv)
     if args.protocol == 'official' and args.dataset != 'cnmc':
         parser.error('--protocol official exists only for --dataset cnmc')
+    if args.protocol == 'adp-reference' and args.dataset != 'adp':
+        parser.error('--protocol adp-reference exists only for --dataset adp')
     return args
 
 
@@ -166,6 +183,8 @@ def collect(args: argparse.Namespace) -> tuple:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Write the split files; returns the ``splits.json`` content."""
     args = parse_args(argv)
+    if args.protocol == 'adp-reference':
+        return write_adp_reference(args)
     if args.protocol == 'image-kfold':
         print(LEAK_WARNING, file=sys.stderr)
     records, classes = collect(args)
@@ -229,6 +248,46 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     with open(osp.join(args.out_dir, 'splits.json'), 'w') as f:
         json.dump(summary, f, indent=1)
     print(f'Wrote {len(folds)} folds to {args.out_dir}')
+    return summary
+
+
+def write_adp_reference(args: argparse.Namespace) -> dict:
+    """``--protocol adp-reference``: OUT/{train,val,test}.txt."""
+    level = args.adp_level if args.adp_level == 'self' else int(
+        args.adp_level)
+    dataset = ADPDataset(
+        data_root=args.data_root, level=level, serialize_data=False)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    rels = [osp.relpath(info['img_path'], args.data_root) for info in infos]
+    if level == 'self':
+        by_slide: dict = {}
+        for rel, info in zip(rels, infos):
+            by_slide.setdefault(info['slide_id'], []).append(rel)
+        names = ratio_split(by_slide, seed=42)
+        index = {rel: i for i, rel in enumerate(rels)}
+        parts = {s: [index[r] for r in names[s]] for s in names}
+    else:
+        num = len(dataset.metainfo['classes'])
+        onehot = np.zeros((len(infos), num))
+        for i, info in enumerate(infos):
+            onehot[i, info['gt_label']] = 1
+        parts = reference_fold_split(onehot, n_folds=10)
+    slides = sorted({info['slide_id'] for info in infos})
+    label = {s: k for k, s in enumerate(slides)}
+    os.makedirs(args.out_dir, exist_ok=True)
+    summary = dict(dataset='adp', data_root=args.data_root,
+                   protocol='adp-reference', adp_level=args.adp_level,
+                   num_images=len(infos))
+    for split, idx in parts.items():
+        with open(osp.join(args.out_dir, f'{split}.txt'), 'w') as f:
+            f.writelines(f'{rels[i]} {label[infos[i]["slide_id"]]}\n'
+                         for i in idx)
+        summary[split] = len(idx)
+    with open(osp.join(args.out_dir, 'splits.json'), 'w') as f:
+        json.dump(summary, f, indent=1)
+    print(f'adp-reference (level {args.adp_level}): ' + ', '.join(
+        f'{s} {summary[s]}' for s in ('train', 'val', 'test')) +
+          f' images -> {args.out_dir}')
     return summary
 
 

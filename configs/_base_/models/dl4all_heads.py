@@ -2,6 +2,8 @@
 # per-domain normalisation and one linear head per domain (2 classes each
 # until a config sets them). Each dl4all_<backbone>.py base adds a backbone
 # (and a neck where the backbone does not pool) and the heads' in_channels.
+# Each head's loss: WeightedCrossEntropyLoss (multi-label heads set
+# MultiLabelSoftMarginLoss).
 model = dict(
     # The scope a model inherited from an `mmpretrain::` base carries.
     _scope_='mmpretrain',
@@ -24,6 +26,10 @@ model = dict(
             domain: dict(
                 type='LinearClsHead',
                 num_classes=2,
-                loss=dict(type='CrossEntropyLoss'))
+                # torch's nn.CrossEntropyLoss(weight=w): with class weights
+                # the mean is sum_i w_{y_i} CE_i / sum_i w_{y_i}, as the
+                # reference (mmpretrain's CrossEntropyLoss divides by N);
+                # without class weights both are the plain mean.
+                loss=dict(type='WeightedCrossEntropyLoss'))
             for domain in ('source', 'target')
         }))

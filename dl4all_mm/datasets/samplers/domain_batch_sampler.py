@@ -46,20 +46,28 @@ class DomainBatchSampler(Sampler):
 
             - ``'proportional'``: sizes proportional to ``N_d``, at least 1,
               summing to about ``batch_size``.
-            - ``'main_fixed'``: the dataset's ``main_domain`` (the target)
-              takes ``batch_size``, every other domain
-              ``ceil(batch_size * N_d / N_main)``.
-            - ``'largest_fixed'``: the DL4ALL reference code's rule
-              (``util/computeBatchSize.py``, Self and Greedy): the longest
+            - ``'main_fixed'``: the DL4ALL reference code's rule
+              (``util/computeBatchSize.py`` of the ViT Self folder, called
+              by the Self and Greedy scripts): the dataset's
+              ``main_domain`` (the target) takes ``batch_size``, every
+              other domain ``batch_size * N_d / N_main`` rounded up when it
+              is the larger set (``ceil``), down (at least 1) when it is the
+              smaller one (``floor``), ``batch_size`` when equal.
+            - ``'largest_fixed'``: the other copy of that file in the
+              reference repository (``1a_PyTorch_CNN_Regular``, whose
+              script calls ``uniformBatchSize`` instead): the longest
               domain takes ``batch_size``, every other domain
               ``batch_size * N_d / N_longest``, rounded up for the main
               domain and down (at least 1) for the others; equal lengths
               give ``batch_size`` each.
         ratios (dict, optional): Batches per round of each domain, for
             ``schedule='ratio'``.
-        epoch_length (str | int): Rounds per epoch: ``'main'`` (until the
-            dataset's ``main_domain``, the target, is exhausted), a domain
-            name, ``'shortest'``, ``'longest'``, or an int.
+        epoch_length (str | int): Rounds per epoch: ``'shortest'`` (until
+            the first domain runs out, as the reference code's loop, which
+            stops when either loader is exhausted), ``'main'`` (until the
+            dataset's ``main_domain``, the target, is exhausted; the other
+            domains start a fresh permutation when they run out), a domain
+            name, ``'longest'``, or an int.
         shuffle (bool): Shuffle each domain. Defaults to True.
         seed (int, optional): Shared seed; synced from rank 0 if None.
     """
@@ -227,11 +235,8 @@ def _resolve_batch_sizes(batch_sizes: Union[Dict[str, int], str, None],
         if main not in sizes:
             raise ValueError(f"batch_sizes='main_fixed': the main domain "
                              f'{main!r} is not one of {list(sizes)}')
-        return {
-            d: int(batch_size) if d == main else max(
-                1, math.ceil(batch_size * n / sizes[main]))
-            for d, n in sizes.items()
-        }
+        return {d: _main_fixed(batch_size, n, sizes[main])
+                for d, n in sizes.items()}
     if batch_sizes == 'largest_fixed':
         longest = max(sizes.values())
         out = {}
@@ -256,3 +261,15 @@ def _resolve_batch_sizes(batch_sizes: Union[Dict[str, int], str, None],
         return {d: int(batch_sizes[d]) for d in sizes}
     raise ValueError(f'batch_sizes={batch_sizes!r}; expected None, a dict '
                      f'of domain -> size, or one of {BATCH_SIZE_RULES}')
+
+
+def _main_fixed(batch_size: int, size: int, main_size: int) -> int:
+    """Batch size of a domain of ``size`` images next to the main domain's
+    ``main_size`` (which takes ``batch_size``): rounded up when the domain
+    is larger, down (at least 1) when it is smaller."""
+    if size == main_size:
+        return int(batch_size)
+    exact = batch_size * size / main_size
+    if size > main_size:
+        return math.ceil(exact)
+    return max(1, math.floor(exact))

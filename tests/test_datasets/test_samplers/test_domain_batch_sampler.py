@@ -127,10 +127,51 @@ class TestDomainBatchSampler(TestCase):
         sampler = build(dict(source=5, target=300), batch_size=8,
                         batch_sizes='main_fixed')
         self.assertEqual(sampler.batch_sizes, dict(source=1, target=8))
-        # the dataset's main_domain decides, not the domain order
+        # the dataset's main_domain decides, not the domain order; the
+        # smaller set is rounded down (8 * 300 / 1000 = 2.4)
         sampler = build(dict(source=1000, target=300), batch_size=8,
                         batch_sizes='main_fixed', main_domain='source')
-        self.assertEqual(sampler.batch_sizes, dict(source=8, target=3))
+        self.assertEqual(sampler.batch_sizes, dict(source=8, target=2))
+
+    def test_reference_adp_cnmc_epoch(self):
+        """The reference's ADP / C-NMC training sizes (9894 / 7463): its
+        computeBatchSize gives 8 C-NMC + ceil(8 * 9894 / 7463) = 11 ADP
+        images, and its loop stops when either loader runs out: ADP's
+        9894 // 11 = 899 batches, before C-NMC's 7463 // 8 = 932."""
+        sizes = dict(source=9894, target=7463)
+        sampler = build(sizes, batch_size=8, batch_sizes='main_fixed',
+                        epoch_length='shortest')
+        self.assertEqual(sampler.batch_sizes, dict(source=11, target=8))
+        self.assertEqual(len(sampler), 899)
+        batches = list(sampler)
+        self.assertEqual(len(batches), 899)
+        for batch in batches[:3] + batches[-3:]:
+            self.assertEqual(domains(sampler.dataset, batch),
+                             ['source'] * 11 + ['target'] * 8)
+        # within the epoch no image is drawn twice (no cycling)
+        flat = [i for b in batches for i in b]
+        self.assertEqual(len(flat), len(set(flat)))
+        # 'main' runs the target's 932 rounds, cycling the source
+        self.assertEqual(len(build(sizes, batch_size=8,
+                                   batch_sizes='main_fixed',
+                                   epoch_length='main')), 932)
+
+    def test_reference_source_smaller(self):
+        """Source the smaller set: floor(8 * 7463 / 9894) = floor(6.03) = 6
+        source images; the target (9894 // 8 = 1236 batches) runs out
+        before the source (7463 // 6 = 1243)."""
+        sizes = dict(source=7463, target=9894)
+        sampler = build(sizes, batch_size=8, batch_sizes='main_fixed',
+                        epoch_length='shortest')
+        self.assertEqual(sampler.batch_sizes, dict(source=6, target=8))
+        self.assertEqual(len(sampler), 1236)
+        # 8 * 70 / 100 = 5.6 -> 5 (floor), 8 * 130 / 100 = 10.4 -> 11 (ceil)
+        self.assertEqual(build(dict(source=70, target=100), batch_size=8,
+                               batch_sizes='main_fixed').batch_sizes,
+                         dict(source=5, target=8))
+        self.assertEqual(build(dict(source=130, target=100), batch_size=8,
+                               batch_sizes='main_fixed').batch_sizes,
+                         dict(source=11, target=8))
 
     def test_largest_fixed_batch_sizes(self):
         # the reference's computeBatchSize: the longer set keeps 8, the
