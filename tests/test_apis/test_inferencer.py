@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import torch
 
-from dl4all_mm import compat
+from dl4all_mm.engine.runners import checkpoint_loader as compat
 from dl4all_mm.apis import (DL4ALLInferencer, cam_file_names,
                             classes_from_config, classes_from_meta,
                             expand_inputs, save_csv)

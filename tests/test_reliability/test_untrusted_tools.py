@@ -8,10 +8,11 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
 
 import dl4all_mm  # noqa: F401
-from dl4all_mm import compat
-from tests.test_compat import _RunsCode
+from dl4all_mm.engine.runners import checkpoint_loader as compat
+from tests.test_engine.test_runners.test_checkpoint_loader import RunsCode
 from tests.test_reliability import tiny_runner
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -21,6 +22,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 def setup(tmp_path, monkeypatch):
     """A tiny config file, its data, and a code-running checkpoint."""
     monkeypatch.setenv(compat.TRUST_ENV, '0')  # restored afterwards
+    # mmengine's own local loader: each tool must register ours itself
+    monkeypatch.setitem(CheckpointLoader._schemes, '', load_from_local)
     monkeypatch.setenv('LOCAL_RANK', '0')  # the tools set it
     root = str(tmp_path / 'data')
     tiny_runner.write_images(root)
@@ -38,7 +41,7 @@ def setup(tmp_path, monkeypatch):
     torch.save(
         dict(
             state_dict=dict(w=torch.zeros(1)),
-            meta=dict(payload=_RunsCode(marker))), evil)
+            meta=dict(payload=RunsCode(marker))), evil)
     return dict(config=config, evil=evil, marker=marker, root=root,
                 work=str(tmp_path / 'work'))
 

@@ -118,7 +118,7 @@ def runner_cfg(work_dir: str,
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=1),
             checkpoint=dict(
-                type='CheckpointHook',
+                type='AtomicCheckpointHook',  # as in default_runtime.py
                 by_epoch=False,
                 interval=ckpt_interval,
                 max_keep_ckpts=max_keep_ckpts)),
@@ -233,8 +233,9 @@ class _KillingFile(io.FileIO):
 
 
 def kill_in_save(nth: int) -> None:
-    """SIGKILL this process while it writes its ``nth`` checkpoint."""
-    from dl4all_mm import compat
+    """SIGKILL this process while it writes its ``nth`` checkpoint (through
+    the ``atomic_local`` backend of ``AtomicCheckpointHook``)."""
+    from dl4all_mm.fileio import atomic_local_backend
     calls = [0]
 
     def killing_open(path, mode='r', *args, **kwargs):
@@ -244,24 +245,28 @@ def kill_in_save(nth: int) -> None:
                 return _KillingFile(path, 'wb')
         return open(path, mode, *args, **kwargs)
 
-    compat.open = killing_open
+    atomic_local_backend.open = killing_open
 
 
 def run_job(job: dict) -> None:
     """One training run: ``work_dir``, ``data_root``, ``record`` and
     optionally ``kill_at``, ``resume``, ``save_final`` and ``cfg``
-    (:func:`runner_cfg` keyword arguments)."""
-    from mmengine.runner import Runner
-    dist = torch.distributed.is_available() and \
-        torch.distributed.is_initialized()
+    (:func:`runner_cfg` keyword arguments). ``runner_launch``: no process
+    group exists yet; the runner creates it (``launcher='pytorch'`` with
+    mmpretrain's default ``nccl`` backend, as ``tools/train.py --launcher
+    pytorch`` does)."""
+    from dl4all_mm.engine.runners import DL4ALLRunner
+    dist = job.get('runner_launch') or torch.distributed.is_initialized()
     if job.get('kill_in_save'):
         kill_in_save(job['kill_in_save'])
-    rank = torch.distributed.get_rank() if dist else 0
+    rank = int(os.environ.get('RANK', 0)) if dist else 0
     hooks = [RecordHook(job['record'].format(rank=rank), job.get('kill_at'))]
     cfg = dict(randomness=dict(seed=0, deterministic=True))
+    if job.get('runner_launch'):
+        cfg['env_cfg'] = dict(dist_cfg=dict(backend='nccl'))
     cfg.update(job.get('cfg', {}))
     hooks += cfg.pop('custom_hooks', [])
-    runner = Runner(**runner_cfg(
+    runner = DL4ALLRunner(**runner_cfg(
         job['work_dir'],
         job['data_root'],
         dist=dist,
@@ -277,25 +282,22 @@ def run_job(job: dict) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Child process: run the jobs (JSON list) one after the other; under
     ``torchrun``-style environment variables, as one rank of a gloo group
-    (``--init mmengine`` lets mmengine's launcher create the group)."""
+    (``--init runner``: the DL4ALLRunner's launcher creates the group)."""
     import dl4all_mm  # noqa: F401  (registers the components)
     parser = argparse.ArgumentParser()
     parser.add_argument('jobs', help='JSON list of run_job arguments')
-    parser.add_argument('--init', choices=['torch', 'mmengine'],
+    parser.add_argument('--init', choices=['torch', 'runner'],
                         default='torch')
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    if 'WORLD_SIZE' in os.environ:
-        if args.init == 'torch':
-            torch.distributed.init_process_group(
-                'gloo',
-                rank=int(os.environ['RANK']),
-                world_size=int(os.environ['WORLD_SIZE']))
-        else:  # goes through dl4all_mm.compat's CPU fallback
-            from mmengine.dist import init_dist
-            init_dist('pytorch', backend='nccl')
+    if 'WORLD_SIZE' in os.environ and args.init == 'torch':
+        torch.distributed.init_process_group(
+            'gloo',
+            rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']))
     for job in json.loads(args.jobs):
-        run_job(job)
+        run_job(dict(job, runner_launch=args.init == 'runner'
+                     and 'WORLD_SIZE' in os.environ))
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 

@@ -12,7 +12,7 @@ import unittest
 import cv2
 import numpy as np
 
-from dl4all_mm import compat
+from dl4all_mm.engine.runners import checkpoint_loader as compat
 from tests.test_apis.tiny_fixtures import (DOMAIN_CONFIG, PLAIN_CONFIG,
                                            TARGET_CLASSES, domain_meta,
                                            save_tiny_checkpoint, write_config,
