@@ -1,7 +1,10 @@
 """DDP wrapper that also runs CPU (gloo) modules."""
 import torch
 from mmengine.model import MMDistributedDataParallel
-from mmpretrain.registry import MODEL_WRAPPERS
+from mmengine.registry import MODEL_WRAPPERS
+
+# mmengine's root registry: ``Runner.wrap_model`` looks the type up there
+# (``MODEL_WRAPPERS.get``, which does not follow the default scope).
 
 
 @MODEL_WRAPPERS.register_module()
