@@ -9,6 +9,6 @@ from .leakage_guard_hook import LeakageGuardHook
 
 __all__ = [
     'AtomicCheckpointHook', 'DomainBNRecalibHook', 'ChannelsLastHook',
-    'DomainClassWeightHook', 'DomainConfigCheckHook', 'FiniteLossHook', 'FlushDenormalHook',
-    'LeakageGuardHook'
+    'DomainClassWeightHook', 'DomainConfigCheckHook', 'FiniteLossHook',
+    'FlushDenormalHook', 'LeakageGuardHook'
 ]
