@@ -14,10 +14,11 @@ import signal
 import uuid
 from typing import Dict, List, Optional, Sequence, Union
 
-import cv2
-import numpy as np
 import torch
 from mmengine.hooks import Hook
+
+from tests.conftest import TINY_RESNET_CHANNELS, tiny_resnet, tint
+from tests.conftest import write_images as write_png_images
 
 IMG_SIZE = 16
 DOMAINS = {'source': (12, 3), 'target': (10, 2)}  # images, classes
@@ -30,19 +31,17 @@ def write_images(root: str,
     """Write ``root/<domain>/<split>_<i>.png`` and an annotation file
     ``root/<domain>_<split>.txt`` (``path label``) per domain. Class ``k``
     images are tinted by ``k``."""
-    rng = np.random.default_rng(seed)
-    for domain, (num, num_classes) in domains.items():
+    items = {
+        domain: [(f'{domain}/{split}_{i}.png', i % num_classes)
+                 for i in range(num)]
+        for domain, (num, num_classes) in domains.items()
+    }
+    write_png_images(root, sum(items.values(), []), size=IMG_SIZE,
+                     seed=seed, high=60, offset=tint)
+    for domain, files in items.items():
         os.makedirs(osp.join(root, domain), exist_ok=True)
-        lines = []
-        for i in range(num):
-            label = i % num_classes
-            img = rng.integers(0, 60, (IMG_SIZE, IMG_SIZE, 3))
-            img[..., label % 3] += 150
-            name = f'{domain}/{split}_{i}.png'
-            cv2.imwrite(osp.join(root, name), img.astype(np.uint8))
-            lines.append(f'{name} {label}')
         with open(osp.join(root, f'{domain}_{split}.txt'), 'w') as f:
-            f.write('\n'.join(lines) + '\n')
+            f.write('\n'.join(f'{n} {k}' for n, k in files) + '\n')
 
 
 def dataset_cfg(root: str, domain: str, split: str = 'train') -> dict:
@@ -70,17 +69,13 @@ def model_cfg(num_classes: Optional[Dict[str, int]] = None) -> dict:
                 d: dict(mean=[100.0] * 3, std=[60.0] * 3)
                 for d in num_classes
             }),
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            stem_channels=8,
-            base_channels=8,
-            out_indices=(3, )),
+        backbone=tiny_resnet(),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(
             type='DomainMultiTaskHead',
             task_heads={
-                d: dict(type='LinearClsHead', num_classes=n, in_channels=64)
+                d: dict(type='LinearClsHead', num_classes=n,
+                        in_channels=TINY_RESNET_CHANNELS)
                 for d, n in num_classes.items()
             }))
 

@@ -15,6 +15,8 @@ import mmpretrain
 import torch
 from mmengine.config import Config
 
+from tests.conftest import TINY_RESNET_CHANNELS, tiny_resnet
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STOCK_TOOLS = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools')
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'dl4all',
@@ -25,14 +27,8 @@ SHIPPED_CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'dl4all', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'baselines', '*.py')))
 
-_TINY_BACKBONE = dict(
-    _delete_=True,
-    type='ResNet',
-    depth=18,
-    base_channels=8,
-    stem_channels=8,
-    out_indices=(3, ))
-_TINY_CHANNELS = 64  # last stage of the tiny ResNet-18
+_TINY_BACKBONE = tiny_resnet(_delete_=True)
+_TINY_CHANNELS = TINY_RESNET_CHANNELS
 
 
 def tiny_config(config: str,
