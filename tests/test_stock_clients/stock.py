@@ -73,7 +73,10 @@ def cached_package_configs() -> Iterator[None]:
 
 def tiny_checkpoint(config: str, out: str, seed: int = 0) -> str:
     """Save random weights of ``config``'s model as an mmengine-style
-    checkpoint (``state_dict`` + ``meta``); return ``out``."""
+    checkpoint (``state_dict``, ``meta`` and a ``message_hub`` holding a
+    ``HistoryBuffer``, as the CheckpointHook saves: mmengine 0.10.7's own
+    loader refuses it under torch >= 2.6, the safe loader our configs'
+    ``custom_imports`` register loads it); return ``out``."""
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
     import dl4all_mm  # noqa: F401
@@ -84,7 +87,14 @@ def tiny_checkpoint(config: str, out: str, seed: int = 0) -> str:
     for name, param in model.named_parameters():
         if 'head' in name:
             torch.nn.init.normal_(param, std=1.0)
-    torch.save(dict(state_dict=model.state_dict(), meta={}), out)
+    from mmengine.logging import HistoryBuffer
+    history = HistoryBuffer()
+    history.update(0.5)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta={},
+            message_hub=dict(log_scalars=dict(loss=history))), out)
     return out
 
 

@@ -1,4 +1,4 @@
-"""The Runner our configs select with ``runner_type='DL4ALLRunner'``."""
+"""The Runner our configs select with ``runner_type='mmpretrain.DL4ALLRunner'``."""
 import datetime
 import os
 import os.path as osp
@@ -41,7 +41,7 @@ def check_writable_dir(path: str, what: str = 'work_dir') -> None:
 @RUNNERS.register_module()
 class DL4ALLRunner(Runner):
     """mmengine's ``Runner`` with three additions, all opt-in through
-    ``runner_type='DL4ALLRunner'`` (on in ``default_runtime.py``):
+    ``runner_type='mmpretrain.DL4ALLRunner'`` (on in ``default_runtime.py``):
 
     - an unwritable ``work_dir`` raises :class:`WorkDirError` before
       anything is built (mmengine fails later, at its first write);
