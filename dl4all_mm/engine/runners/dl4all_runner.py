@@ -49,9 +49,9 @@ class DL4ALLRunner(Runner):
       (mmengine's ``init_dist`` calls ``torch.cuda.set_device``); wrap the
       model with ``DL4ALLDistributedDataParallel`` there;
     - checkpoints load through the trust policy of
-      :mod:`~dl4all_mm.engine.runners.checkpoint_loader`, and an empty
-      dataset raises :class:`~dl4all_mm.compat.EmptyDatasetError` naming
-      its files.
+      :mod:`~dl4all_mm.engine.runners.checkpoint_loader` (registered when
+      the runner is built), and an empty dataset raises
+      :class:`~dl4all_mm.compat.EmptyDatasetError` naming its files.
 
     Args: those of ``mmengine.runner.Runner``.
     """
