@@ -78,9 +78,9 @@ def rank_main(args) -> None:
     from mmengine.config import Config
     from mmengine.dist import all_reduce, get_rank, get_world_size
     from mmengine.hooks import Hook
-    from mmengine.runner import Runner
 
     import dl4all_mm  # noqa: F401
+    from dl4all_mm.engine.runners import DL4ALLRunner
     with open(args.spec) as f:
         spec = json.load(f)
     world = int(os.environ['WORLD_SIZE'])
@@ -111,7 +111,7 @@ def rank_main(args) -> None:
         augment=False,
         norm=args.norm)
     cfg['launcher'] = 'pytorch' if world > 1 else 'none'
-    runner = Runner.from_cfg(Config(cfg))
+    runner = DL4ALLRunner.from_cfg(Config(cfg))  # gloo without CUDA
     runner.register_hook(Record(), priority='LOWEST')
     runner.train()
     bu.shutdown_workers(runner.train_dataloader)

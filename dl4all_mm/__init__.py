@@ -2,16 +2,16 @@
 MMPretrain.
 
 Importing the package registers its components in mmpretrain's registries
-and applies the upstream workarounds of :mod:`dl4all_mm.compat` whose bug
-the installed mmengine/torch shows (``DL4ALL_DISABLE_PATCHES`` turns them
-off). It prints nothing and changes no numeric state: CPU denormal flushing
-is :class:`~dl4all_mm.engine.FlushDenormalHook`, on in our configs.
+(and the ``atomic_local`` file backend in mmengine's) and changes nothing
+else: no mmengine function is replaced, no checkpoint loader registered,
+no numeric state touched. What our configs select instead:
+``runner_type='DL4ALLRunner'``, ``AtomicCheckpointHook``,
+``DL4ALLDistributedDataParallel``, ``FlushDenormalHook`` and, through
+``custom_imports``, the safe checkpoint loader
+(:mod:`dl4all_mm.engine.runners.use_safe_loader`).
 """
-from .compat import apply_patches
 from .version import __version__
 
-apply_patches()
-
-from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, fileio, models  # noqa: E402,F401
 
 __all__ = ['__version__']

@@ -80,6 +80,8 @@ class TestRunnerEndToEnd(TestCase):
         cfg = cfg_for(self.tmp.name, work, 1)
         cfg['model_wrapper_cfg'] = dict(type='DL4ALLDistributedDataParallel')
         cfg['custom_imports'] = dict(imports=['dl4all_mm'])
+        # its launcher starts gloo without CUDA (mmengine's needs CUDA)
+        cfg['runner_type'] = 'mmpretrain.DL4ALLRunner'
         cfg['log_level'] = 'INFO'
         for key in ('work_dir', 'custom_hooks'):
             cfg.pop(key)

@@ -70,10 +70,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     """Run inference; return the process exit code."""
     args = parse_args(argv)
-    from dl4all_mm import compat
     from dl4all_mm.apis import DL4ALLInferencer, save_csv
+    from dl4all_mm.engine.runners import (register_safe_loader,
+                                          trust_checkpoints)
+    register_safe_loader()
     if args.trust_checkpoint:
-        compat.trust_checkpoints()
+        trust_checkpoints()
     inferencer = DL4ALLInferencer(
         args.config,
         args.checkpoint,

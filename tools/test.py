@@ -10,11 +10,12 @@ import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import dl4all_mm  # noqa: E402,F401
-from dl4all_mm.compat import trust_checkpoints  # noqa: E402
+from dl4all_mm.engine.runners import (  # noqa: E402
+    register_safe_loader, trust_checkpoints)
 from dl4all_mm.utils import check_data_paths  # noqa: E402
 
 
@@ -52,6 +53,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    register_safe_loader()  # also for configs without DL4ALLRunner
     if args.trust_checkpoint:
         trust_checkpoints()
     cfg = Config.fromfile(args.config)
@@ -68,7 +70,7 @@ def main() -> None:
         check_data_paths(cfg, splits=('test_dataloader', ))
     except FileNotFoundError as err:
         sys.exit(f'{args.config}: {err}')
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)  # the config's runner_type, or Runner
     if args.out and args.out_item in ('pred', None):
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))

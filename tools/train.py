@@ -15,11 +15,11 @@ from copy import deepcopy
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import dl4all_mm  # noqa: E402,F401  (registers components, applies compat)
-from dl4all_mm.compat import trust_checkpoints  # noqa: E402
+import dl4all_mm  # noqa: E402,F401  (registers components)
+from dl4all_mm.engine.runners import (  # noqa: E402
+    register_safe_loader, trust_checkpoints)
 from dl4all_mm.utils import check_data_paths  # noqa: E402
 
 
@@ -142,6 +142,7 @@ def add_tensorboard(cfg: Config) -> Config:
 
 def main() -> None:
     args = parse_args()
+    register_safe_loader()  # also for configs without DL4ALLRunner
     if args.trust_checkpoint:
         trust_checkpoints()
     cfg = merge_args(Config.fromfile(args.config), args)
@@ -150,8 +151,7 @@ def main() -> None:
             check_data_paths(cfg)
         except FileNotFoundError as err:
             sys.exit(f'{args.config}: {err}')
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
+    runner = RUNNERS.build(cfg)  # the config's runner_type, or Runner
     runner.train()
 
 

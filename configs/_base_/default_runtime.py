@@ -1,17 +1,24 @@
 # Runtime shared by every dl4all_mm config.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
-# Registers dl4all_mm's components in mmpretrain's registries and applies the
-# upstream workarounds of dl4all_mm/compat.py (README: "What the plugin
-# changes in mmengine, and why").
-custom_imports = dict(imports=['dl4all_mm'], allow_failed_imports=False)
+# Registers dl4all_mm's components in mmpretrain's registries, and the safe
+# checkpoint loader with mmengine (weights-only unless trusted: README, "What
+# the plugin adds to mmengine, and why").
+custom_imports = dict(
+    imports=['dl4all_mm', 'dl4all_mm.engine.runners.use_safe_loader'],
+    allow_failed_imports=False)
+
+# Fails at once on an unwritable work dir, starts gloo for `--launcher
+# pytorch` without CUDA, names empty datasets' files.
+runner_type = 'mmpretrain.DL4ALLRunner'
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     # Model selection on the target validation balanced accuracy (targets
     # are imbalanced; val_evaluator must include DiagnosticMetric).
+    # Written atomically; the oldest kept checkpoint removed last.
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=1,
         max_keep_ckpts=2,
         save_best='diagnostic/balanced_accuracy',

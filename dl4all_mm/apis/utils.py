@@ -9,20 +9,20 @@ from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 from mmpretrain.registry import DATASETS
 
-from dl4all_mm import compat
 from dl4all_mm.datasets.splits import IMG_EXTENSIONS
+from dl4all_mm.engine.runners import checkpoint_loader
 
 
 @contextlib.contextmanager
 def trusted_checkpoints(trust: bool) -> Iterator[None]:
     """Allow full unpickling of checkpoints inside the block only."""
-    before = compat.checkpoints_trusted()
+    before = checkpoint_loader.checkpoints_trusted()
     if trust:
-        compat.trust_checkpoints(True)
+        checkpoint_loader.trust_checkpoints(True)
     try:
         yield
     finally:
-        compat.trust_checkpoints(before)
+        checkpoint_loader.trust_checkpoints(before)
 
 
 def load_config(config: Union[str, Config],

@@ -8,6 +8,8 @@ from mmengine.dataset import BaseDataset, Compose
 from mmpretrain.registry import DATASETS
 from mmpretrain.structures import DataSample, MultiTaskDataSample
 
+from .. import compat
+
 
 @DATASETS.register_module()
 class InterleavedDatasetWrapper:
@@ -58,7 +60,8 @@ class InterleavedDatasetWrapper:
         self.datasets: Dict[str, BaseDataset] = {}
         for name, dataset in datasets.items():
             if isinstance(dataset, dict):
-                dataset = DATASETS.build(dataset)
+                with compat.empty_dataset_error():  # names an empty domain
+                    dataset = DATASETS.build(dataset)
             self.datasets[name] = dataset
         self.domains: List[str] = list(self.datasets)
         self.main_domain = main_domain or self.domains[-1]

@@ -1,4 +1,5 @@
 from .hooks import *  # noqa: F401,F403
 from .loops import *  # noqa: F401,F403
+from .runners import *  # noqa: F401,F403
 from .steps import *  # noqa: F401,F403
 from .warmups import *  # noqa: F401,F403

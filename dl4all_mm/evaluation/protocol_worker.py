@@ -125,7 +125,8 @@ def _config(run: RunSpec, index: int, stage_dir: str, prev: Optional[str],
 def run_stage(run: RunSpec, index: int, run_dir: str,
               prev: Optional[str]) -> dict:
     """Train stage ``index``; the last stage is also tested."""
-    from mmengine.runner import Runner, find_latest_checkpoint
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import find_latest_checkpoint
     stage_dir = osp.join(run_dir, f'stage{index}')
     done_path = osp.join(stage_dir, 'done.json')
     final = index == len(run.stages) - 1
@@ -139,7 +140,7 @@ def run_stage(run: RunSpec, index: int, run_dir: str,
             cfg.default_hooks.checkpoint.save_best = run.select_metric
             cfg.default_hooks.checkpoint.rule = 'greater'
     start = time.time()
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)  # the config's runner_type
     runner.train()
     best = runner.message_hub.get_info('best_ckpt')
     out = dict(
@@ -156,7 +157,7 @@ def run_stage(run: RunSpec, index: int, run_dir: str,
         test_cfg.load_from = best or out['checkpoint']
         test_cfg.experiment_name = 'test_' + time.strftime('%Y%m%d_%H%M%S')
         start = time.time()
-        metrics = Runner.from_cfg(test_cfg).test()
+        metrics = RUNNERS.build(test_cfg).test()
         out.update(
             tested=test_cfg.load_from,
             test_s=time.time() - start,

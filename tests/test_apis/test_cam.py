@@ -9,6 +9,7 @@ from mmpretrain.registry import MODELS
 
 from dl4all_mm.apis import (TargetHeadCAM, TargetHeadLogits,
                             auto_target_layers, cam_overlay)
+from tests.conftest import tiny_resnet
 from .tiny_fixtures import DOMAIN_CONFIG, build_model, write_config
 
 
@@ -83,11 +84,9 @@ class TestAutoTargetLayers(unittest.TestCase):
 
     CASES = [
         ('resnet',
-         dict(type='ResNet', depth=18, base_channels=8,
-              stem_channels=8), 64, True, 64, 'backbone.layer4'),
+         tiny_resnet(), 64, True, 64, 'backbone.layer4'),
         ('resnet-32px',
-         dict(type='ResNet', depth=18, base_channels=8,
-              stem_channels=8), 64, True, 32,
+         tiny_resnet(), 64, True, 32,
          'backbone.layer3'),  # layer4 is 1x1 there: nothing to localise
         ('convnext',
          dict(

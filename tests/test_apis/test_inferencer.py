@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import torch
 
-from dl4all_mm import compat
+from dl4all_mm.engine.runners import checkpoint_loader as ckpt_loader
 from dl4all_mm.apis import (DL4ALLInferencer, cam_file_names,
                             classes_from_config, classes_from_meta,
                             expand_inputs, save_csv)
@@ -168,12 +168,12 @@ class TestPlainAndUntrusted(unittest.TestCase):
         evil = osp.join(self.dir, 'evil.pth')
         save_tiny_checkpoint(self.config, evil,
                              dict(extra=argparse.Namespace(a=1)))
-        with self.assertRaises(compat.UntrustedCheckpointError):
+        with self.assertRaises(ckpt_loader.UntrustedCheckpointError):
             DL4ALLInferencer(self.config, evil, device='cpu')
         inf = DL4ALLInferencer(
             self.config, evil, device='cpu', trust_checkpoint=True)
         self.assertEqual(inf.checkpoint_meta['extra'].a, 1)
-        self.assertFalse(compat.checkpoints_trusted())  # trust not leaked
+        self.assertFalse(ckpt_loader.checkpoints_trusted())  # trust not leaked
 
 
 class TestInputHelpers(unittest.TestCase):

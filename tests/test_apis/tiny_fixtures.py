@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 import dl4all_mm  # noqa: F401  (registers the components)
+from tests.conftest import noise_image, tiny_resnet
 
 SOURCE_CLASSES = ['basophil', 'eosinophil', 'neutrophil']
 TARGET_CLASSES = ['normal', 'ALL']
@@ -14,15 +15,14 @@ TARGET_CLASSES = ['normal', 'ALL']
 _COMMON = """
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['dl4all_mm'], allow_failed_imports=False)
-backbone = dict(type='ResNet', depth=18, base_channels=8, stem_channels=8,
-                out_indices=(3, ))
+backbone = {backbone!r}
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ResizeEdge', scale=72, edge='short'),
     dict(type='CenterCrop', crop_size=64),
     dict(type='PackInputs'),
 ]
-"""
+""".format(backbone=tiny_resnet())
 
 DOMAIN_CONFIG = _COMMON + """
 model = dict(
@@ -130,7 +130,7 @@ def write_images(folder: str) -> List[str]:
     for i, (h, w) in enumerate(sizes):
         sub = osp.join(folder, 'sub') if i == 4 else folder
         os.makedirs(sub, exist_ok=True)
-        img = rng.randint(0, 256, (h, w, 3)).astype(np.uint8)
+        img = noise_image(rng, (h, w))
         img[:h // 2, :w // 2] = (40 * i, 200, 90)
         path = osp.join(sub, f'img{i}.png')
         cv2.imwrite(path, img)

@@ -14,19 +14,17 @@ from torch.utils.data import DataLoader
 import dl4all_mm  # noqa: F401
 from dl4all_mm.datasets import CachedImageDataset, InterleavedDatasetWrapper
 from dl4all_mm.datasets.cached_image_dataset import parse_bytes
+from tests.conftest import write_images as write_noise_images
 
 SIZE = 8
 
 
 def write_images(root: str, num: int = 6, seed: int = 0) -> str:
     """``num`` PNGs of different sizes in two class folders."""
-    rng = np.random.default_rng(seed)
-    for i in range(num):
-        folder = osp.join(root, f'c{i % 2}')
-        os.makedirs(folder, exist_ok=True)
-        side = 10 + i
-        img = rng.integers(0, 256, (side, side + 2, 3), dtype=np.uint8)
-        cv2.imwrite(osp.join(folder, f'{i}.png'), img)
+    write_noise_images(root, [(f'c{i % 2}/{i}.png', i % 2)
+                              for i in range(num)],
+                       size=lambda i: (10 + i, 12 + i), seed=seed,
+                       dtype=np.uint8)
     return root
 
 

@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 import dl4all_mm  # noqa: F401
-from dl4all_mm.compat import CorruptCheckpointError
+from dl4all_mm.engine.runners import CorruptCheckpointError, DL4ALLRunner
 from tests.test_reliability import tiny_runner
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -107,7 +107,7 @@ def test_sigkill_while_writing_checkpoint_keeps_last_good(tmp_path):
     cfg = tiny_runner.runner_cfg(work_dir, root, max_epochs=2,
                                  ckpt_interval=3, max_keep_ckpts=1,
                                  resume=True)
-    runner = Runner(**cfg)
+    runner = DL4ALLRunner(**cfg)
     runner.train()
     assert runner.iter == 10
     assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) \
@@ -118,18 +118,7 @@ def test_upstream_save_loses_every_checkpoint(tmp_path, monkeypatch):
     """Control: the same fault with mmengine's own saving (here an
     exception in the middle of the write, in-process) leaves only a
     truncated iter_6.pth, and last_checkpoint names a deleted file."""
-    import mmengine.runner as mm_runner
-    import mmengine.runner.checkpoint as mm_checkpoint
-    import mmengine.runner.runner as mm_runner_module
     from mmengine.fileio.backends import local_backend
-    from mmengine.hooks import CheckpointHook
-
-    from dl4all_mm import compat
-    for module in (mm_runner, mm_checkpoint, mm_runner_module):
-        monkeypatch.setattr(module, 'save_checkpoint',
-                            compat._ORIGINALS['save_checkpoint'])
-    monkeypatch.setattr(CheckpointHook, '_save_checkpoint_with_step',
-                        compat._ORIGINALS['hook_save'])
     calls = [0]
 
     def faulty_open(path, mode='r', *args, **kwargs):
@@ -152,6 +141,7 @@ def test_upstream_save_loses_every_checkpoint(tmp_path, monkeypatch):
     work_dir = str(tmp_path / 'upstream')
     cfg = tiny_runner.runner_cfg(work_dir, root, max_epochs=2,
                                  ckpt_interval=3, max_keep_ckpts=1)
+    cfg['default_hooks']['checkpoint']['type'] = 'CheckpointHook'
     with pytest.raises(KeyboardInterrupt):
         Runner(**cfg).train()
     with open(osp.join(work_dir, 'last_checkpoint')) as f:

@@ -117,7 +117,9 @@ def _last_metrics(records):
 def test_world_size_3_domain_smaller_than_world(tmp_path):
     """Target: 2 training images for 3 ranks x 2 per batch (cycled); val: 2
     target images, so rank 2 holds only a padded duplicate. The group is
-    created by mmengine's launcher through compat's CPU/gloo fallback."""
+    created by DL4ALLRunner's launcher (``launcher='pytorch'``, mmpretrain's
+    ``nccl`` backend asked, gloo without CUDA) and the model wrapped by
+    DL4ALLDistributedDataParallel without ``device_ids``."""
     root = str(tmp_path / 'data')
     tiny_runner.write_images(root, dict(source=(7, 3), target=(2, 2)))
     tiny_runner.write_images(root, dict(target=(2, 2)), seed=1, split='val')
@@ -125,7 +127,7 @@ def test_world_size_3_domain_smaller_than_world(tmp_path):
                record=str(tmp_path / 'rank{rank}.jsonl'),
                cfg=dict(max_epochs=2, val=True, ckpt_interval=100))
     job['cfg']['train_dataloader'] = _loader(root, epoch_length=2)
-    _launch(3, [job], init='mmengine')
+    _launch(3, [job], init='runner')
     records = _records(job['record'], 3)
     _check_train_steps(records, steps=4)
     expected, count = _expected(records, dict(target=2))

@@ -8,10 +8,11 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
 
 import dl4all_mm  # noqa: F401
-from dl4all_mm import compat
-from tests.test_compat import _RunsCode
+from dl4all_mm.engine.runners import checkpoint_loader as ckpt_loader
+from tests.test_engine.test_runners.test_checkpoint_loader import RunsCode
 from tests.test_reliability import tiny_runner
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -20,7 +21,9 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
     """A tiny config file, its data, and a code-running checkpoint."""
-    monkeypatch.setenv(compat.TRUST_ENV, '0')  # restored afterwards
+    monkeypatch.setenv(ckpt_loader.TRUST_ENV, '0')  # restored afterwards
+    # mmengine's own local loader: each tool must register ours itself
+    monkeypatch.setitem(CheckpointLoader._schemes, '', load_from_local)
     monkeypatch.setenv('LOCAL_RANK', '0')  # the tools set it
     root = str(tmp_path / 'data')
     tiny_runner.write_images(root)
@@ -38,7 +41,7 @@ def setup(tmp_path, monkeypatch):
     torch.save(
         dict(
             state_dict=dict(w=torch.zeros(1)),
-            meta=dict(payload=_RunsCode(marker))), evil)
+            meta=dict(payload=RunsCode(marker))), evil)
     return dict(config=config, evil=evil, marker=marker, root=root,
                 work=str(tmp_path / 'work'))
 
@@ -55,21 +58,21 @@ def _tool(monkeypatch, name, *args):
 
 
 def test_train_resume_refuses(setup, monkeypatch):
-    with pytest.raises(compat.UntrustedCheckpointError, match='--trust'):
+    with pytest.raises(ckpt_loader.UntrustedCheckpointError, match='--trust'):
         _tool(monkeypatch, 'train.py', setup['config'], '--work-dir',
               setup['work'], '--resume', setup['evil'])
     assert not osp.exists(setup['marker'])
 
 
 def test_train_load_from_refuses(setup, monkeypatch):
-    with pytest.raises(compat.UntrustedCheckpointError):
+    with pytest.raises(ckpt_loader.UntrustedCheckpointError):
         _tool(monkeypatch, 'train.py', setup['config'], '--work-dir',
               setup['work'], '--cfg-options', f'load_from={setup["evil"]}')
     assert not osp.exists(setup['marker'])
 
 
 def test_test_refuses(setup, monkeypatch):
-    with pytest.raises(compat.UntrustedCheckpointError):
+    with pytest.raises(ckpt_loader.UntrustedCheckpointError):
         _tool(monkeypatch, 'test.py', setup['config'], setup['evil'],
               '--work-dir', setup['work'])
     assert not osp.exists(setup['marker'])
@@ -77,7 +80,7 @@ def test_test_refuses(setup, monkeypatch):
 
 def test_infer_refuses(setup, monkeypatch, tmp_path):
     image = osp.join(setup['root'], 'target', 'val_0.png')
-    with pytest.raises(compat.UntrustedCheckpointError):
+    with pytest.raises(ckpt_loader.UntrustedCheckpointError):
         _tool(monkeypatch, 'infer.py', setup['config'], setup['evil'], image,
               '--out', str(tmp_path / 'preds.csv'), '--no-progress')
     assert not osp.exists(setup['marker'])
@@ -89,4 +92,4 @@ def test_trust_flag_opts_in(setup, monkeypatch):
     _tool(monkeypatch, 'test.py', setup['config'], setup['evil'],
           '--work-dir', setup['work'], '--trust-checkpoint')
     assert osp.exists(setup['marker'])
-    assert compat.checkpoints_trusted()
+    assert ckpt_loader.checkpoints_trusted()

@@ -14,10 +14,11 @@ import signal
 import uuid
 from typing import Dict, List, Optional, Sequence, Union
 
-import cv2
-import numpy as np
 import torch
 from mmengine.hooks import Hook
+
+from tests.conftest import TINY_RESNET_CHANNELS, tiny_resnet, tint
+from tests.conftest import write_images as write_png_images
 
 IMG_SIZE = 16
 DOMAINS = {'source': (12, 3), 'target': (10, 2)}  # images, classes
@@ -30,19 +31,17 @@ def write_images(root: str,
     """Write ``root/<domain>/<split>_<i>.png`` and an annotation file
     ``root/<domain>_<split>.txt`` (``path label``) per domain. Class ``k``
     images are tinted by ``k``."""
-    rng = np.random.default_rng(seed)
-    for domain, (num, num_classes) in domains.items():
+    items = {
+        domain: [(f'{domain}/{split}_{i}.png', i % num_classes)
+                 for i in range(num)]
+        for domain, (num, num_classes) in domains.items()
+    }
+    write_png_images(root, sum(items.values(), []), size=IMG_SIZE,
+                     seed=seed, high=60, offset=tint)
+    for domain, files in items.items():
         os.makedirs(osp.join(root, domain), exist_ok=True)
-        lines = []
-        for i in range(num):
-            label = i % num_classes
-            img = rng.integers(0, 60, (IMG_SIZE, IMG_SIZE, 3))
-            img[..., label % 3] += 150
-            name = f'{domain}/{split}_{i}.png'
-            cv2.imwrite(osp.join(root, name), img.astype(np.uint8))
-            lines.append(f'{name} {label}')
         with open(osp.join(root, f'{domain}_{split}.txt'), 'w') as f:
-            f.write('\n'.join(lines) + '\n')
+            f.write('\n'.join(f'{n} {k}' for n, k in files) + '\n')
 
 
 def dataset_cfg(root: str, domain: str, split: str = 'train') -> dict:
@@ -70,17 +69,13 @@ def model_cfg(num_classes: Optional[Dict[str, int]] = None) -> dict:
                 d: dict(mean=[100.0] * 3, std=[60.0] * 3)
                 for d in num_classes
             }),
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            stem_channels=8,
-            base_channels=8,
-            out_indices=(3, )),
+        backbone=tiny_resnet(),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(
             type='DomainMultiTaskHead',
             task_heads={
-                d: dict(type='LinearClsHead', num_classes=n, in_channels=64)
+                d: dict(type='LinearClsHead', num_classes=n,
+                        in_channels=TINY_RESNET_CHANNELS)
                 for d, n in num_classes.items()
             }))
 
@@ -118,7 +113,7 @@ def runner_cfg(work_dir: str,
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=1),
             checkpoint=dict(
-                type='CheckpointHook',
+                type='AtomicCheckpointHook',  # as in default_runtime.py
                 by_epoch=False,
                 interval=ckpt_interval,
                 max_keep_ckpts=max_keep_ckpts)),
@@ -233,8 +228,9 @@ class _KillingFile(io.FileIO):
 
 
 def kill_in_save(nth: int) -> None:
-    """SIGKILL this process while it writes its ``nth`` checkpoint."""
-    from dl4all_mm import compat
+    """SIGKILL this process while it writes its ``nth`` checkpoint (through
+    the ``atomic_local`` backend of ``AtomicCheckpointHook``)."""
+    from dl4all_mm.fileio import atomic_local_backend
     calls = [0]
 
     def killing_open(path, mode='r', *args, **kwargs):
@@ -244,24 +240,28 @@ def kill_in_save(nth: int) -> None:
                 return _KillingFile(path, 'wb')
         return open(path, mode, *args, **kwargs)
 
-    compat.open = killing_open
+    atomic_local_backend.open = killing_open
 
 
 def run_job(job: dict) -> None:
     """One training run: ``work_dir``, ``data_root``, ``record`` and
     optionally ``kill_at``, ``resume``, ``save_final`` and ``cfg``
-    (:func:`runner_cfg` keyword arguments)."""
-    from mmengine.runner import Runner
-    dist = torch.distributed.is_available() and \
-        torch.distributed.is_initialized()
+    (:func:`runner_cfg` keyword arguments). ``runner_launch``: no process
+    group exists yet; the runner creates it (``launcher='pytorch'`` with
+    mmpretrain's default ``nccl`` backend, as ``tools/train.py --launcher
+    pytorch`` does)."""
+    from dl4all_mm.engine.runners import DL4ALLRunner
+    dist = job.get('runner_launch') or torch.distributed.is_initialized()
     if job.get('kill_in_save'):
         kill_in_save(job['kill_in_save'])
-    rank = torch.distributed.get_rank() if dist else 0
+    rank = int(os.environ.get('RANK', 0)) if dist else 0
     hooks = [RecordHook(job['record'].format(rank=rank), job.get('kill_at'))]
     cfg = dict(randomness=dict(seed=0, deterministic=True))
+    if job.get('runner_launch'):
+        cfg['env_cfg'] = dict(dist_cfg=dict(backend='nccl'))
     cfg.update(job.get('cfg', {}))
     hooks += cfg.pop('custom_hooks', [])
-    runner = Runner(**runner_cfg(
+    runner = DL4ALLRunner(**runner_cfg(
         job['work_dir'],
         job['data_root'],
         dist=dist,
@@ -277,25 +277,22 @@ def run_job(job: dict) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Child process: run the jobs (JSON list) one after the other; under
     ``torchrun``-style environment variables, as one rank of a gloo group
-    (``--init mmengine`` lets mmengine's launcher create the group)."""
+    (``--init runner``: the DL4ALLRunner's launcher creates the group)."""
     import dl4all_mm  # noqa: F401  (registers the components)
     parser = argparse.ArgumentParser()
     parser.add_argument('jobs', help='JSON list of run_job arguments')
-    parser.add_argument('--init', choices=['torch', 'mmengine'],
+    parser.add_argument('--init', choices=['torch', 'runner'],
                         default='torch')
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    if 'WORLD_SIZE' in os.environ:
-        if args.init == 'torch':
-            torch.distributed.init_process_group(
-                'gloo',
-                rank=int(os.environ['RANK']),
-                world_size=int(os.environ['WORLD_SIZE']))
-        else:  # goes through dl4all_mm.compat's CPU fallback
-            from mmengine.dist import init_dist
-            init_dist('pytorch', backend='nccl')
+    if 'WORLD_SIZE' in os.environ and args.init == 'torch':
+        torch.distributed.init_process_group(
+            'gloo',
+            rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']))
     for job in json.loads(args.jobs):
-        run_job(job)
+        run_job(dict(job, runner_launch=args.init == 'runner'
+                     and 'WORLD_SIZE' in os.environ))
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 

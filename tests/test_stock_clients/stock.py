@@ -15,6 +15,8 @@ import mmpretrain
 import torch
 from mmengine.config import Config
 
+from tests.conftest import TINY_RESNET_CHANNELS, tiny_resnet
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STOCK_TOOLS = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools')
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'dl4all',
@@ -25,14 +27,8 @@ SHIPPED_CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'dl4all', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'baselines', '*.py')))
 
-_TINY_BACKBONE = dict(
-    _delete_=True,
-    type='ResNet',
-    depth=18,
-    base_channels=8,
-    stem_channels=8,
-    out_indices=(3, ))
-_TINY_CHANNELS = 64  # last stage of the tiny ResNet-18
+_TINY_BACKBONE = tiny_resnet(_delete_=True)
+_TINY_CHANNELS = TINY_RESNET_CHANNELS
 
 
 def tiny_config(config: str,
@@ -77,7 +73,10 @@ def cached_package_configs() -> Iterator[None]:
 
 def tiny_checkpoint(config: str, out: str, seed: int = 0) -> str:
     """Save random weights of ``config``'s model as an mmengine-style
-    checkpoint (``state_dict`` + ``meta``); return ``out``."""
+    checkpoint (``state_dict``, ``meta`` and a ``message_hub`` holding a
+    ``HistoryBuffer``, as the CheckpointHook saves: mmengine 0.10.7's own
+    loader refuses it under torch >= 2.6, the safe loader our configs'
+    ``custom_imports`` register loads it); return ``out``."""
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
     import dl4all_mm  # noqa: F401
@@ -88,7 +87,14 @@ def tiny_checkpoint(config: str, out: str, seed: int = 0) -> str:
     for name, param in model.named_parameters():
         if 'head' in name:
             torch.nn.init.normal_(param, std=1.0)
-    torch.save(dict(state_dict=model.state_dict(), meta={}), out)
+    from mmengine.logging import HistoryBuffer
+    history = HistoryBuffer()
+    history.update(0.5)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta={},
+            message_hub=dict(log_scalars=dict(loss=history))), out)
     return out
 
 

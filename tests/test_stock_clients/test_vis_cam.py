@@ -7,6 +7,7 @@ import unittest
 import cv2
 import torch
 
+from tests.conftest import tiny_resnet
 from .stock import (DEMO_CONFIG, DEMO_IMAGES, run_stock_tool,
                     tiny_checkpoint, tiny_config)
 
@@ -38,9 +39,7 @@ class TestTensorOutput(unittest.TestCase):
         return MODELS.build(
             dict(
                 type='DomainImageClassifier',
-                backbone=dict(
-                    type='ResNet', depth=18, base_channels=8,
-                    stem_channels=8),
+                backbone=tiny_resnet(),
                 neck=dict(type='GlobalAveragePooling'),
                 head=dict(
                     type='DomainMultiTaskHead',

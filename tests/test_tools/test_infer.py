@@ -12,7 +12,7 @@ import unittest
 import cv2
 import numpy as np
 
-from dl4all_mm import compat
+from dl4all_mm.engine.runners import checkpoint_loader as ckpt_loader
 from tests.test_apis.tiny_fixtures import (DOMAIN_CONFIG, PLAIN_CONFIG,
                                            TARGET_CLASSES, domain_meta,
                                            save_tiny_checkpoint, write_config,
@@ -126,9 +126,9 @@ class TestInferTool(unittest.TestCase):
             plain, evil, self.images[0], '--out', out, '--device', 'cpu',
             '--no-progress'
         ]
-        self.addCleanup(os.environ.__setitem__, compat.TRUST_ENV,
-                        os.environ.get(compat.TRUST_ENV, '0'))
-        with self.assertRaisesRegex(compat.UntrustedCheckpointError,
+        self.addCleanup(os.environ.__setitem__, ckpt_loader.TRUST_ENV,
+                        os.environ.get(ckpt_loader.TRUST_ENV, '0'))
+        with self.assertRaisesRegex(ckpt_loader.UntrustedCheckpointError,
                                     'evil.pth'):
             infer_tool.main(args)
         self.assertEqual(infer_tool.main(args + ['--trust-checkpoint']), 0)

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 
 import dl4all_mm  # noqa: F401
+from tests.conftest import tiny_resnet, tint
+from tests.conftest import write_images as write_noise_images
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location(
@@ -25,13 +27,11 @@ PNGS = [
 
 
 def _write_class_folders(root: str, classes, per_class: int, seed: int):
-    rng = np.random.RandomState(seed)
-    for c, name in enumerate(classes):
-        os.makedirs(osp.join(root, name), exist_ok=True)
-        for i in range(per_class):
-            img = rng.randint(0, 60, (24, 24, 3)).astype(np.uint8)
-            img[:, :, c % 3] += 150  # a learnable colour cue
-            cv2.imwrite(osp.join(root, name, f'{i}.png'), img)
+    items = [(f'{name}/{i}.png', c) for c, name in enumerate(classes)
+             for i in range(per_class)]
+    # a learnable colour cue
+    write_noise_images(root, items, size=24, seed=seed, high=60,
+                       offset=tint, legacy_rng=True)
 
 
 def _tiny_run_cfg(data: str, work_dir: str) -> dict:
@@ -51,7 +51,7 @@ def _tiny_run_cfg(data: str, work_dir: str) -> dict:
         model=dict(
             type='DomainImageClassifier',
             backbone=dict(
-                type='ResNet', depth=18, base_channels=8, stem_channels=8),
+                tiny_resnet()),
             neck=dict(type='GlobalAveragePooling'),
             head=dict(
                 type='DomainMultiTaskHead',

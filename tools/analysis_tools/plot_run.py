@@ -103,8 +103,8 @@ def checkpoint_classes(work_dir: str,
     if not osp.isfile(ckpt):
         return None
     from dl4all_mm.apis import classes_from_meta
-    from dl4all_mm.compat import (UntrustedCheckpointError,
-                                  load_checkpoint_file)
+    from dl4all_mm.engine.runners import (UntrustedCheckpointError,
+                                          load_checkpoint_file)
     try:
         checkpoint = load_checkpoint_file(
             ckpt, map_location='cpu', trusted=trust or None)

@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
-from dl4all_mm.compat import load_checkpoint_file  # noqa: E402
+from dl4all_mm.engine.runners import load_checkpoint_file  # noqa: E402
 
 #: Training state that a published checkpoint does not need.
 DROPPED_KEYS = ('optimizer', 'param_schedulers', 'hook_msgs', 'message_hub')

@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .bn_recalib_hook import DomainBNRecalibHook
 from .channels_last_hook import ChannelsLastHook
 from .class_weight_hook import DomainClassWeightHook
@@ -7,7 +8,7 @@ from .flush_denormal_hook import FlushDenormalHook
 from .leakage_guard_hook import LeakageGuardHook
 
 __all__ = [
-    'DomainBNRecalibHook', 'ChannelsLastHook', 'DomainClassWeightHook',
-    'DomainConfigCheckHook', 'FiniteLossHook', 'FlushDenormalHook',
-    'LeakageGuardHook'
+    'AtomicCheckpointHook', 'DomainBNRecalibHook', 'ChannelsLastHook',
+    'DomainClassWeightHook', 'DomainConfigCheckHook', 'FiniteLossHook',
+    'FlushDenormalHook', 'LeakageGuardHook'
 ]

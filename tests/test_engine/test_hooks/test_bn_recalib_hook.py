@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import dl4all_mm  # noqa: F401
-from dl4all_mm.compat import load_checkpoint_file
+from dl4all_mm.engine.runners import load_checkpoint_file
 from dl4all_mm.engine.hooks import DomainBNRecalibHook
 from tests.test_reliability.tiny_runner import runner_cfg, write_images
 

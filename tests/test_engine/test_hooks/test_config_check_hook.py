@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 
 import dl4all_mm  # noqa: F401
 from dl4all_mm.compat import EmptyDatasetError
+from dl4all_mm.engine.runners import DL4ALLRunner
 from dl4all_mm.engine.hooks.config_check_hook import ConfigMismatchError
 from tests.test_reliability import tiny_runner
 
@@ -32,7 +33,7 @@ def _train(tmp_path, root, check=True, **kwargs):
     cfg = tiny_runner.runner_cfg(
         str(tmp_path / 'work'), root, max_epochs=1, custom_hooks=hooks,
         **kwargs)
-    Runner(**cfg).train()
+    DL4ALLRunner(**cfg).train()
     return record
 
 
@@ -138,7 +139,7 @@ def test_empty_val_set(tmp_path, serialize):
     _ann(root, 'target_val.txt', [])
     cfg = tiny_runner.runner_cfg(str(tmp_path / 'work'), root, val=True)
     cfg['val_dataloader']['dataset']['serialize_data'] = serialize
-    # mmengine's serialisation fails first (compat names the file);
+    # mmengine's serialisation fails first (DL4ALLRunner names the file);
     # without it the check hook does
     error = EmptyDatasetError if serialize else ConfigMismatchError
     with pytest.raises(error, match='target_val.txt'):

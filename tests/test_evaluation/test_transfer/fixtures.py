@@ -1,25 +1,20 @@
 """Small generated image folders for the transfer-comparison tests."""
-import os
 import os.path as osp
 
-import cv2
-import numpy as np
+from tests.conftest import write_images as write_noise_images
 
 
 def write_images(root: str, counts: dict, size: int = 24, seed: int = 0,
                  patients: int = 0) -> None:
     """``root/<class>/<name>.png`` images, a colour per class plus noise;
     with ``patients``, names carry ``P<k>_`` prefixes (k < patients)."""
-    rng = np.random.default_rng(seed)
+    items = []
     for c, (cls, n) in enumerate(sorted(counts.items())):
-        os.makedirs(osp.join(root, cls), exist_ok=True)
         for i in range(n):
-            img = np.full((size, size, 3), 60 + 60 * c, np.uint8)
-            img = np.clip(img + rng.integers(0, 40, img.shape), 0,
-                          255).astype(np.uint8)
             prefix = f'P{(i + 7 * c) % patients}_' if patients else ''
-            cv2.imwrite(osp.join(root, cls, f'{prefix}{cls}_{i:03d}.png'),
-                        img)
+            items.append((f'{cls}/{prefix}{cls}_{i:03d}.png', c))
+    write_noise_images(root, items, size=size, seed=seed, high=40,
+                       offset=lambda c: 60 + 60 * c)
 
 
 def make_task(tmp: str) -> dict:

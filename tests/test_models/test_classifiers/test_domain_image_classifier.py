@@ -7,6 +7,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample, MultiTaskDataSample
 
 import dl4all_mm  # noqa: F401
+from tests.conftest import tiny_resnet
 
 
 def tagged(domain, label):
@@ -18,9 +19,7 @@ def tagged(domain, label):
 def build(**kwargs):
     cfg = dict(
         type='DomainImageClassifier',
-        backbone=dict(
-            type='ResNet', depth=18, base_channels=8, stem_channels=8,
-            out_indices=(3, )),
+        backbone=tiny_resnet(),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(
             type='DomainMultiTaskHead',

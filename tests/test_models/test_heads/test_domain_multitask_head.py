@@ -121,7 +121,18 @@ class TestDomainMultiTaskHead(TestCase):
         data = samples(['source', 'source', 'target', 'target'],
                        [[0, 3], [1], 1, 0])
         losses = head.loss(self.feats, data)
-        self.assertGreater(losses['source_loss'].item(), 0)
+        # mmpretrain's default multi-label loss (CrossEntropyLoss with
+        # use_sigmoid): binary cross-entropy summed over the classes,
+        # averaged over the 2 source samples (the sub-head sees only them),
+        # times the default loss weight 1 / (2 domains)
+        src = self.feats[0][:2] @ head.task_heads['source'].fc.weight.T + \
+            head.task_heads['source'].fc.bias
+        y = torch.tensor([[1., 0, 0, 1, 0], [0, 1, 0, 0, 0]])
+        p = torch.sigmoid(src)
+        bce = -(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+        torch.testing.assert_close(losses['source_loss'],
+                                   0.5 * bce.sum(1).mean())
+        self.assertEqual(int(losses['source_mask_size']), 2)
 
     def test_multilabel_source_loss_hand_computed(self):
         """The Regular source head: weighted MultiLabelSoftMarginLoss times
