@@ -15,9 +15,10 @@ class QuietRunner(Runner):
     the run's log file (``WORK_DIR/TIMESTAMP/TIMESTAMP.log``) as usual, but
     its terminal handler only records of :attr:`terminal_level` (ERROR) and
     above: no environment and config dump, hook table, per-iteration lines,
-    checkpoint messages or warnings on the terminal (all in the log file). Only this runner's logger
-    is touched; exceptions propagate unchanged. ``tools/run_demo.py`` uses
-    it (``--verbose`` goes back to :class:`Runner`); with
+    checkpoint messages or warnings on the terminal (all in the log file).
+    Only this runner's logger is touched; exceptions propagate unchanged.
+    ``tools/run_demo.py`` uses it (``--verbose`` goes back to
+    :class:`Runner`); with
     ``tools/train.py``, set ``runner_type = 'QuietRunner'`` in a config.
     """
 
