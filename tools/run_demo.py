@@ -188,9 +188,9 @@ def run_method(name: str,
                verbose: bool = False) -> Dict:
     """Train a config, test its best checkpoint on the target test split.
 
-    Unless ``verbose``, the terminal gets the run's log file, a progress bar
-    and warnings; on an error, which log file holds the full log (the
-    exception propagates).
+    Unless ``verbose``, the terminal gets the path of the run's log file and
+    a progress bar (mmengine's records go to the log file); on an error, the
+    log file's path, and the exception propagates.
 
     Args:
         name: The method's key (``dl4all``, ``target_only``); names the
