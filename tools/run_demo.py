@@ -316,8 +316,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     print(report(results, out))
     walls = ', '.join(f'{title} {results[key]["wall_s"]:.0f} s'
                       for key, title in METHODS)
+    plural = 's' if args.threads > 1 else ''
     print(f'wall time: {walls}, total {summary["total_wall_s"]:.0f} s '
-          f'({args.threads} intra-op threads)')
+          f'({args.threads} intra-op thread{plural})')
     return summary
 
 
