@@ -19,7 +19,7 @@ class QuietRunner(Runner):
     Only this runner's logger is touched; exceptions propagate unchanged.
     ``tools/run_demo.py`` uses it (``--verbose`` goes back to
     :class:`Runner`); with
-    ``tools/train.py``, set ``runner_type = 'QuietRunner'`` in a config.
+    ``tools/train.py``, set ``runner_type = 'mmpretrain.QuietRunner'`` in a config.
     """
 
     terminal_level: Union[int, str] = logging.ERROR
