@@ -18,8 +18,8 @@ class QuietRunner(Runner):
     checkpoint messages or warnings on the terminal (all in the log file).
     Only this runner's logger is touched; exceptions propagate unchanged.
     ``tools/run_demo.py`` uses it (``--verbose`` goes back to
-    :class:`Runner`); with
-    ``tools/train.py``, set ``runner_type = 'mmpretrain.QuietRunner'`` in a config.
+    :class:`Runner`); with ``tools/train.py``, set
+    ``runner_type = 'mmpretrain.QuietRunner'`` in a config.
     """
 
     terminal_level: Union[int, str] = logging.ERROR
