@@ -16,8 +16,9 @@ $(VENV)/.installed: setup.py
 
 install: $(VENV)/.installed
 
+# `make demo DEMO_ARGS=--verbose` prints mmengine's full logs.
 demo: install
-	$(PY) tools/run_demo.py --work-dir work_dirs/demo
+	$(PY) tools/run_demo.py --work-dir work_dirs/demo $(DEMO_ARGS)
 
 test: install
 	$(PY) -m pytest tests -q -p no:cacheprovider

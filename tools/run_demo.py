@@ -9,9 +9,20 @@ checkpoint with the best target validation balanced accuracy, which is
 tested on the held-out target test split. Prints both results side by side
 and writes ``WORK_DIR/summary.json``: DL4ALL's ``target_accuracy``,
 ``balanced_accuracy``, ``per_class_recall``, ``confusion_matrix``,
-``classes``, ``config``, ``checkpoint`` and wall times at the top level,
-the same for target-only under ``target_only``. Each method trains in
-``WORK_DIR/dl4all`` and ``WORK_DIR/target_only``.
+``classes``, ``config``, ``checkpoint``, ``seed``, ``steps`` and wall times
+at the top level, the same for target-only under ``target_only``, and the
+``threads`` used. Each method trains in ``WORK_DIR/dl4all`` and
+``WORK_DIR/target_only``.
+
+Deterministic: both configs fix ``randomness = dict(seed=0,
+deterministic=True)`` (model init, samplers, augmentation, loader workers)
+and both runs use ``--threads`` (default 1) intra-op threads, so the same
+command on the same machine prints the same table; the thread count, the
+deterministic-algorithm flags and ``CUBLAS_WORKSPACE_CONFIG`` are restored
+when the demo ends. Quiet: mmengine's logs go to each run's log file
+(``WORK_DIR/METHOD/TIMESTAMP/TIMESTAMP.log``, named on the terminal), the
+terminal shows one progress bar per method and the table; ``--verbose``
+shows the full logs. Errors print in full either way.
 """
 import argparse
 import glob
@@ -19,18 +30,30 @@ import json
 import os.path as osp
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+import warnings
+from typing import Dict, Optional, Sequence
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import dl4all_mm  # noqa: E402,F401
+with warnings.catch_warnings():
+    # mmcv-lite lacks compiled ops on purpose (README, "Install")
+    warnings.filterwarnings('ignore', 'Fail to import ``MultiScaleDeform')
+    from dl4all_mm.apis.demo_report import (  # noqa: E402,F401
+        DEMO_METHODS, report, side_by_side)
+    from dl4all_mm.engine import DL4ALLRunner, QuietRunner  # noqa: E402
+    from dl4all_mm.utils import fixed_threads  # noqa: E402
 
 DEMO_CONFIG = 'configs/dl4all/dl4all_efficientnet-lite0_demo_pbc2bccd.py'
 BASELINE_CONFIG = (
     'configs/baselines/target-only_efficientnet-lite0_demo_bccd.py')
-METHODS = (('dl4all', 'DL4ALL'), ('target_only', 'target-only'))
+METHODS = DEMO_METHODS
+# Intra-op threads of both runs: the README's numbers are for this count
+# (one thread: the same numbers on any core count, and no thread contention
+# when other jobs share the CPU).
+THREADS = 1
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -41,7 +64,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
     Returns:
         argparse.Namespace: ``config``, ``baseline_config``, ``work_dir``,
-        ``cfg_options`` (DL4ALL) and ``baseline_cfg_options``.
+        ``cfg_options`` (DL4ALL), ``baseline_cfg_options``, ``threads`` and
+        ``verbose``.
     """
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', default=DEMO_CONFIG, help='DL4ALL config')
@@ -60,7 +84,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override settings of the target-only config, key=value')
-    return parser.parse_args(argv)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=THREADS,
+        help='intra-op threads of both runs (the README\'s numbers are for '
+        f'{THREADS}; another count gives other, equally valid numbers)')
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='print the full mmengine logs instead of progress bars')
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f'--threads must be >= 1, got {args.threads}')
+    return args
 
 
 def best_checkpoint(work_dir: str) -> str:
@@ -125,9 +162,37 @@ def load_cfg(path: str, options: Optional[dict], work_dir: str) -> Config:
     return cfg
 
 
-def run_method(name: str, config: str, options: Optional[dict],
-               work_dir: str) -> Dict:
+def build_runner(cfg: Config, verbose: bool) -> Runner:
+    """A :class:`DL4ALLRunner` (``verbose``) or a :class:`QuietRunner`.
+
+    On CUDA, operations without a deterministic kernel (the backward of
+    global average pooling) warn instead of failing; CPU runs stay fully
+    deterministic.
+
+    Args:
+        cfg: The run's config.
+        verbose: Log to the terminal too.
+
+    Returns:
+        Runner: The runner, its randomness set.
+    """
+    runner = (DL4ALLRunner if verbose else QuietRunner).from_cfg(cfg)
+    if (torch.cuda.is_available()
+            and torch.are_deterministic_algorithms_enabled()):
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    return runner
+
+
+def run_method(name: str,
+               config: str,
+               options: Optional[dict],
+               work_dir: str,
+               verbose: bool = False) -> Dict:
     """Train a config, test its best checkpoint on the target test split.
+
+    Unless ``verbose``, the terminal gets the path of the run's log file and
+    a progress bar (mmengine's records go to the log file); on an error, the
+    log file's path, and the exception propagates.
 
     Args:
         name: The method's key (``dl4all``, ``target_only``); names the
@@ -135,13 +200,16 @@ def run_method(name: str, config: str, options: Optional[dict],
         config: Config file.
         options: ``--cfg-options`` style overrides, or None.
         work_dir: The demo's work directory.
+        verbose: Print the full mmengine logs. Defaults to False.
 
     Returns:
         dict: ``config``, ``checkpoint``, ``classes``, ``target_accuracy``,
         ``balanced_accuracy`` (mean per-class recall), ``per_class_recall``
-        (class -> recall), ``confusion_matrix`` (rows: truth), and
+        (class -> recall), ``confusion_matrix`` (rows: truth), ``seed``,
+        ``steps`` (optimizer steps), ``backbone``, ``init``, and
         ``train_wall_s``, ``test_wall_s``, ``wall_s`` (seconds).
     """
+    title = dict(METHODS).get(name, name)
     run_dir = osp.join(work_dir, name)
     cfg = load_cfg(config, options, run_dir)
     stamp = time.strftime('%Y%m%d_%H%M%S')
@@ -149,19 +217,33 @@ def run_method(name: str, config: str, options: Optional[dict],
     train = cfg.copy()
     # distinct names: two runners (logger, visualizer) in one process
     train.experiment_name = f'{name}_train_{stamp}'
-    Runner.from_cfg(train).train()
-    train_s = time.time() - start
-
-    checkpoint = best_checkpoint(run_dir)
-    test_start = time.time()
-    tcfg = test_cfg(cfg, checkpoint)
-    tcfg.experiment_name = f'{name}_test_{stamp}'
-    tester = Runner.from_cfg(tcfg)
-    metrics = tester.test()
+    if not verbose:
+        train.custom_hooks = list(train.get('custom_hooks', [])) + [
+            dict(type='TrainProgressBarHook', label=title)
+        ]
+    runner = None
+    try:
+        runner = build_runner(train, verbose)
+        if not verbose:
+            print(f'{title}: full log in {runner.logger.log_file}')
+        runner.train()
+        steps = runner.iter
+        train_s = time.time() - start
+        checkpoint = best_checkpoint(run_dir)
+        test_start = time.time()
+        tcfg = test_cfg(cfg, checkpoint)
+        tcfg.experiment_name = f'{name}_test_{stamp}'
+        runner = build_runner(tcfg, verbose)
+        metrics = runner.test()
+    except Exception:
+        log = f'; full log: {runner.logger.log_file}' if runner else ''
+        print(f'\n{title} failed{log}', file=sys.stderr, flush=True)
+        raise
     test_s = time.time() - test_start
 
-    classes = list(tester.test_dataloader.dataset.metainfo['classes'])
+    classes = list(runner.test_dataloader.dataset.metainfo['classes'])
     recall = [float(r) for r in metrics['single-label/recall_classwise']]
+    backbone = cfg.model.backbone
     return dict(
         config=config,
         checkpoint=checkpoint,
@@ -171,10 +253,21 @@ def run_method(name: str, config: str, options: Optional[dict],
                           for c, r in zip(classes, recall)},
         balanced_accuracy=sum(recall) / len(recall) / 100,
         confusion_matrix=metrics['confusion_matrix/result'].tolist(),
+        seed=cfg.get('randomness', {}).get('seed'),
+        steps=steps,
+        backbone=backbone.type,
+        init=_init_name(backbone),
         train_wall_s=round(train_s, 1),
         test_wall_s=round(test_s, 1),
         wall_s=round(time.time() - start, 1),
     )
+
+
+def _init_name(backbone: dict) -> str:
+    """How a backbone config is initialised, in words."""
+    if backbone.get('pretrained_imagenet'):
+        return 'ImageNet weights'
+    return 'its init_cfg' if backbone.get('init_cfg') else 'random init'
 
 
 def make_summary(results: Dict[str, Dict]) -> Dict:
@@ -193,67 +286,6 @@ def make_summary(results: Dict[str, Dict]) -> Dict:
     return summary
 
 
-def side_by_side(results: Dict[str, Dict]) -> List[str]:
-    """The test results of the methods as a table, one column a method.
-
-    Args:
-        results: Method key -> :func:`run_method` result, in
-            :data:`METHODS` order where present.
-
-    Returns:
-        list[str]: The table's lines.
-    """
-    keys = [k for k, _ in METHODS if k in results]
-    titles = dict(METHODS)
-    classes = results[keys[0]]['classes']
-    width = max([len('balanced accuracy')] +
-                [len(f'recall {c}') for c in classes])
-    rows = [('balanced accuracy', 'balanced_accuracy', '{:.3f}'),
-            ('accuracy', 'target_accuracy', '{:.3f}')]
-
-    def line(label: str, cells: List[str]) -> str:
-        return f'  {label:<{width}}' + ''.join(f' {c:>12}' for c in cells)
-
-    lines = [line('', [titles[k] for k in keys])]
-    for label, key, fmt in rows:
-        lines.append(line(label, [fmt.format(results[k][key]) for k in keys]))
-    for c in classes:
-        lines.append(
-            line(f'recall {c}',
-                 [f'{results[k]["per_class_recall"][c]:.3f}' for k in keys]))
-    lines.append(
-        line('wall time (s)', [f'{results[k]["wall_s"]:.0f}' for k in keys]))
-    return lines
-
-
-def report(results: Dict[str, Dict], out: str) -> str:
-    """The printed report: the side-by-side table and each method's
-    confusion matrix.
-
-    Args:
-        results: Method key -> :func:`run_method` result.
-        out: Path of the written summary.
-
-    Returns:
-        str: The report.
-    """
-    titles = dict(METHODS)
-    first = next(iter(results.values()))
-    n_test = sum(sum(row) for row in first['confusion_matrix'])
-    lines = [
-        '', '=== Demo: PBC -> BCCD white cells, held-out target test split '
-        f'({n_test} images) ==='
-    ]
-    lines += side_by_side(results)
-    for key, result in results.items():
-        lines.append(f'{titles[key]} confusion matrix '
-                     '(rows = truth, columns = prediction):')
-        for c, row in zip(result['classes'], result['confusion_matrix']):
-            lines.append(f'  {c:<12} {row}')
-    lines.append(f'wrote {out}')
-    return '\n'.join(lines)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> Dict:
     """Run the demo.
 
@@ -265,18 +297,28 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     """
     args = parse_args(argv)
     start = time.time()
-    results = dict(
-        dl4all=run_method('dl4all', args.config, args.cfg_options,
-                          args.work_dir),
-        target_only=run_method('target_only', args.baseline_config,
-                               args.baseline_cfg_options, args.work_dir))
+    runs = (('dl4all', args.config, args.cfg_options),
+            ('target_only', args.baseline_config, args.baseline_cfg_options))
+    with fixed_threads(args.threads), warnings.catch_warnings():
+        if not args.verbose:  # mmengine imports it for `mmpretrain::` bases
+            warnings.filterwarnings('ignore', 'pkg_resources is deprecated')
+        results = {
+            key: run_method(key, config, options, args.work_dir,
+                            args.verbose)
+            for key, config, options in runs
+        }
     summary = make_summary(results)
+    summary['threads'] = args.threads
     summary['total_wall_s'] = round(time.time() - start, 1)
     out = osp.join(args.work_dir, 'summary.json')
     with open(out, 'w') as f:
         json.dump(summary, f, indent=2)
     print(report(results, out))
-    print(f'total {summary["total_wall_s"]:.0f} s')
+    walls = ', '.join(f'{title} {results[key]["wall_s"]:.0f} s'
+                      for key, title in METHODS)
+    plural = 's' if args.threads > 1 else ''
+    print(f'wall time: {walls}, total {summary["total_wall_s"]:.0f} s '
+          f'({args.threads} intra-op thread{plural})')
     return summary
 
 

@@ -43,3 +43,5 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=val_interval)
 default_hooks = dict(checkpoint=dict(interval=val_interval))
+# Deterministic, as DL4ALL's demo config (tools/run_demo.py --threads).
+randomness = dict(seed=0, deterministic=True)

@@ -32,3 +32,7 @@ custom_hooks = [
     dict(h, num_batches=10) if h['type'] == 'DomainBNRecalibHook' else h
     for h in _base_.custom_hooks
 ]
+# Deterministic (`make demo` prints the same numbers every time on the same
+# machine and thread count, tools/run_demo.py --threads): one seed for model
+# init, samplers, augmentation and loader workers; deterministic algorithms.
+randomness = dict(seed=0, deterministic=True)

@@ -6,9 +6,10 @@ from .config_check_hook import DomainConfigCheckHook
 from .finite_loss_hook import FiniteLossHook
 from .flush_denormal_hook import FlushDenormalHook
 from .leakage_guard_hook import LeakageGuardHook
+from .train_progress_bar_hook import TrainProgressBarHook
 
 __all__ = [
     'AtomicCheckpointHook', 'DomainBNRecalibHook', 'ChannelsLastHook',
     'DomainClassWeightHook', 'DomainConfigCheckHook', 'FiniteLossHook',
-    'FlushDenormalHook', 'LeakageGuardHook'
+    'FlushDenormalHook', 'LeakageGuardHook', 'TrainProgressBarHook'
 ]
