@@ -6,7 +6,8 @@ group's majority class (:func:`split_groups`), and nested stratified
 training subsets (:func:`nested_subsets`). ``tools/compare_transfer.py``
 and its preset ``benchmarks/transfer.py`` split through here, and so do
 the hold-outs and validation parts of :func:`.splits.make_folds`
-(``tools/dataset_converters/make_splits.py``). Errors are ``ValueError`` naming the value.
+(``tools/dataset_converters/make_splits.py``). Errors are ``ValueError``
+naming the value.
 """
 import os.path as osp
 import re

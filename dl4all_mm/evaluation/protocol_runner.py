@@ -31,8 +31,9 @@ with a ``data_layout``, the cfg-options of
 
 Strings in ``cfg_options``, ``data`` and ``env`` may use ``{seed}``,
 ``{fold}``, ``{run_dir}`` and, in a stage after the first,
-``{prev_checkpoint}`` (the previous stage's last checkpoint). Protocol- and fold-level ``cfg_options``
-apply to the last stage of a method; a stage's own to itself.
+``{prev_checkpoint}`` (the previous stage's last checkpoint). Protocol- and
+fold-level ``cfg_options`` apply to the last stage of a method; a stage's
+own to itself.
 """
 import json
 import os
