@@ -13,15 +13,15 @@
 # train.txt (240 images), val.txt (300) and test.txt (lines
 # `relative/path label`, paths relative to all_aria/, label 1 = ALL);
 # data.test.ann_file and data.test.data_root may name another test set.
-# Every method: ResNet-18 from random init at 96 px, the same augmentation
-# and lr curve, 1,200 optimizer steps of 32 images (sequential: 600
-# source-only steps, then 600 target steps), 8 validations on the target
-# validation split, the best validation balanced accuracy tested. DL4ALL trains its recipe config
+# Every method: ResNet-18 from random init at 96 px, the same augmentation and
+# lr curve, 1,200 optimizer steps of 32 images (sequential: 600 source-only
+# steps, then 600 target steps), 8 validations on the target validation split,
+# the best validation balanced accuracy tested. DL4ALL trains its recipe config
 # (configs/_base_/recipes/dl4all_pbc2aria_lowdata.py: 8 source + 24 target
 # images per step, loss weights 0.3 / 0.7), the same recipe that
-# tools/compare_transfer.py trains with --backbone resnet18 --pretrained
-# none --iters 1200. Binary target: sensitivity = recall of ALL,
-# specificity = recall of normal.
+# tools/compare_transfer.py trains with --backbone resnet18 --pretrained none
+# --iters 1200. Binary target: sensitivity = recall of ALL, specificity =
+# recall of normal.
 title = 'PBC -> all_aria low-data (ResNet-18 from scratch, 96 px)'
 notes = [
     'Budget: 1,200 optimizer steps of 32 images per run; model selected on '

@@ -2,7 +2,8 @@
 # configs/protocols/pbc_to_aria_lowdata.py): source = PBC (8 normal
 # blood-cell classes, all of it), target = the smear-field ALL set as a
 # binary task (0 = normal/Benign, 1 = ALL: Early, Pre, Pro), a seeded
-# stratified 240-image training split and a 300-image validation split; the rest (or another set) is the test split.
+# stratified 240-image training split and a 300-image validation split;
+# the rest (or another set) is the test split.
 # The demo's dataset config (demo_pbc2bccd.py: loaders, pipelines) with
 # other data, 96 px inputs and larger batches. The paths below are defaults:
 # a protocol's `data` (configs/protocols/pbc_to_aria_lowdata.py,
