@@ -86,3 +86,34 @@ class TestExpandProtocol(unittest.TestCase):
             dict(name='m', config=SINGLE, data_layout='single')])
         with self.assertRaisesRegex(KeyError, "method 'm' stage 0.*'val'"):
             expand_protocol(protocol, 'p.py')
+
+
+class TestShippedProtocols(unittest.TestCase):
+
+    def test_protocol_data_is_what_the_configs_hold(self):
+        """Every stage of configs/protocols/*.py names its layout, and the
+        protocol's data, placed by it, leaves the configs' datasets as they
+        are: the files moved to one mechanism without changing a run."""
+        import glob
+
+        from mmengine.config import Config
+
+        from dl4all_mm.evaluation.protocol_file import load_protocol
+        files = sorted(glob.glob(osp.join(ROOT, 'configs', 'protocols',
+                                          '*.py')))
+        self.assertGreaterEqual(len(files), 2)
+        for path in files:
+            protocol = load_protocol(path)
+            for method in protocol.methods:
+                for i, stage in enumerate(method.get('stages') or [method]):
+                    where = f'{osp.basename(path)} {method.name} stage {i}'
+                    self.assertIn(stage.get('data_layout'), LAYOUTS, where)
+                    cfg = Config.fromfile(osp.join(ROOT, stage.config))
+                    opts = dataset_options(stage.data_layout, protocol.data,
+                                           where, protocol.get('paths'))
+                    merged = Config(cfg.to_dict())
+                    merged.merge_from_dict(opts)
+                    for key in ('train_dataloader', 'val_dataloader',
+                                'test_dataloader'):
+                        self.assertEqual(merged.get(key), cfg.get(key),
+                                         f'{where} {key}')
