@@ -13,7 +13,8 @@ picked on the validation split, 3 seeds::
 
 ``--data-root`` holds ``pbc/`` and ``all_aria/`` (one folder per class).
 Any option of ``tools/compare_transfer.py`` after it overrides the preset
-(e.g. ``--backbone resnet18 --pretrained none --iters 1200``).
+(e.g. ``--backbone resnet18 --pretrained none --iters 1200``), the
+launcher options too (``--jobs 2``, ``--launcher slurm --gpus-per-run 1``).
 ``--prepare-data OUT`` writes 96 px JPEG copies (about 39 MiB; never commit
 them) to use as ``--data-root``.
 """

@@ -43,7 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override protocol keys, e.g. env.DL4ALL_DATA_ROOT=/data '
+        help='override protocol keys, e.g. paths.data_root=/data '
         'seeds="[0,1,2]"')
     return parser.parse_args(argv)
 

@@ -12,7 +12,7 @@ model = dict(
         mean=[222.71, 190.84, 183.84], std=[40.14, 46.16, 21.35]))
 optim_wrapper = dict(optimizer=dict(lr=0.1))
 
-data_root = '{{$DL4ALL_DATA_ROOT:data}}'
+data_root = 'data'  # a protocol's data.source replaces it
 train_dataloader = dict(
     batch_size=32,
     dataset=dict(

@@ -18,6 +18,20 @@ notes = [
     'balanced accuracy tested. A short demonstration, not a benchmark.'
 ]
 
+# The data, as every protocol gives it (role -> dataset fields, placed by
+# each stage's `data_layout`; dl4all_mm/evaluation/protocol_data.py):
+# another copy of the demo data is `--cfg-options paths.data_root=DIR`.
+paths = dict(data_root='data/demo')
+bccd = dict(
+    data_root='{data_root}/bccd_wbc',
+    classes=['Eosinophil', 'Lymphocyte', 'Monocyte', 'Neutrophil'])
+data = dict(
+    source=dict(data_root='{data_root}/pbc'),
+    target=dict(ann_file='splits/train.txt', **bccd),
+    val=dict(ann_file='splits/val.txt', **bccd),
+    test=dict(ann_file='splits/test.txt', **bccd),
+)
+
 steps = 208
 val_every = 52
 loader = {
@@ -31,6 +45,7 @@ methods = [
     dict(
         name='target-only',
         config='configs/baselines/target-only_resnet18_demo_bccd.py',
+        data_layout='single',
         cfg_options={
             'train_cfg.max_iters': steps,
             'train_cfg.val_interval': val_every,
@@ -40,6 +55,7 @@ methods = [
     dict(
         name='dl4all-joint',
         config='configs/dl4all/dl4all_resnet18_demo_pbc2bccd.py',
+        data_layout='dl4all',
         cfg_options={
             'train_cfg.max_epochs': steps // 26,
             'train_cfg.val_interval': val_every // 26,

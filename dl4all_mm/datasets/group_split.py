@@ -4,9 +4,10 @@ One splitter for every route that splits a target set: whole groups
 (patients, slides, byte-identical files) per split, stratified by each
 group's majority class (:func:`split_groups`), and nested stratified
 training subsets (:func:`nested_subsets`). ``tools/compare_transfer.py``
-and its preset ``benchmarks/transfer.py`` split through here; the k-fold
-protocols of ``tools/dataset_converters/make_splits.py`` use
-:func:`.splits.make_folds`. Errors are ``ValueError`` naming the value.
+and its preset ``benchmarks/transfer.py`` split through here, and so do
+the hold-outs and validation parts of :func:`.splits.make_folds`
+(``tools/dataset_converters/make_splits.py``). Errors are ``ValueError``
+naming the value.
 """
 import os.path as osp
 import re
@@ -69,8 +70,15 @@ def split_groups(labels: Sequence[int], groups: Sequence[int],
                  ) -> Dict[str, List[int]]:
     """Split image indices into ``names`` by whole groups, stratified by
     each group's majority class: per class, groups in seeded random order
-    fill the later splits (test, then val) up to their fraction and the
-    rest goes to the first (train).
+    fill the later splits (test, then val) while a group's half still fits
+    the split's fraction of the class, and the rest goes to the first
+    (train). A later split with a fraction > 0 that got no group of a class
+    takes one when the class has two or more left (so a small fraction
+    still sees every class of several groups, and train keeps one).
+
+    The one group-allocation rule: ``tools/compare_transfer.py`` splits
+    train/val/test with it, :func:`.splits.make_folds` its hold-outs and
+    validation parts.
 
     Returns:
         dict: split name -> sorted image indices.
@@ -99,6 +107,8 @@ def split_groups(labels: Sequence[int], groups: Sequence[int],
                 g = class_groups.pop(0)
                 out[names[k]] += members[g]
                 got += len(members[g])
+            if want > 0 and not got and len(class_groups) > 1:
+                out[names[k]] += members[class_groups.pop(0)]
         out[names[0]] += [i for g in class_groups for i in members[g]]
     return {name: sorted(idx) for name, idx in out.items()}
 

@@ -12,6 +12,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .group_split import split_groups
+
 DOCS = 'see docs/datasets.md'
 #: The image files every reader of the package accepts (lower case).
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
@@ -153,39 +155,24 @@ def check_files_exist(paths: Sequence[str], source: str) -> None:
             f'{missing[:3]}; {DOCS}')
 
 
-def stratified_group_holdout(labels: Sequence[int], groups: Sequence,
-                             ratio: float, seed: int) -> np.ndarray:
+def group_holdout(labels: Sequence[int], groups: Sequence, ratio: float,
+                  seed: int) -> np.ndarray:
     """Hold out about ``ratio`` of the samples of each class, whole groups
-    at a time.
-
-    Each group is assigned to its majority class; within a class, groups
-    are visited in a seeded random order and held out whenever that brings
-    the held-out count closer to ``ratio`` of the class (at least one group
-    per class that has two or more, when ``ratio > 0``).
+    at a time, by the one allocation rule (:func:`.group_split.split_groups`,
+    which ``tools/compare_transfer.py`` splits with).
 
     Returns:
         np.ndarray: Boolean mask of the held-out samples.
     """
-    labels = np.asarray(labels, dtype=int)
     if not 0 <= ratio < 1:
         raise ValueError(f'ratio must be in [0, 1), got {ratio}')
-    if not len(labels):
-        return np.zeros(0, dtype=bool)
-    uniq, inv = np.unique(np.asarray(groups).astype(str), return_inverse=True)
-    counts = np.zeros((len(uniq), labels.max() + 1), dtype=int)
-    np.add.at(counts, (inv, labels), 1)
-    major, size = counts.argmax(1), counts.sum(1)
-    rng = np.random.RandomState(seed)
-    held = np.zeros(len(uniq), dtype=bool)
-    for cls in np.unique(major):
-        order = rng.permutation(np.flatnonzero(major == cls))
-        target, taken = ratio * size[order].sum(), 0
-        for g in order:
-            if abs(taken + size[g] - target) < abs(taken - target):
-                held[g], taken = True, taken + size[g]
-        if ratio > 0 and taken == 0 and len(order) > 1:
-            held[order[0]] = True
-    return held[inv]
+    held = np.zeros(len(labels), dtype=bool)
+    if len(labels):
+        parts = split_groups(np.asarray(labels, dtype=int).tolist(),
+                             np.asarray(groups).astype(str).tolist(),
+                             (1 - ratio, ratio), seed, ('rest', 'held'))
+        held[parts['held']] = True
+    return held
 
 
 def make_folds(
@@ -249,16 +236,16 @@ def make_folds(
         tests = [np.flatnonzero(official == f) for f in np.unique(official)]
     elif protocol == 'holdout':
         tests = [
-            index[stratified_group_holdout(labels, groups, test_ratio,
-                                           seed + k)] for k in range(n_folds)
+            index[group_holdout(labels, groups, test_ratio, seed + k)]
+            for k in range(n_folds)
         ]
     else:
         raise ValueError(f'Unknown protocol {protocol!r}')
     folds = []
     for k, test in enumerate(tests):
         rest = np.setdiff1d(index, test)
-        val_mask = stratified_group_holdout(labels[rest], groups[rest],
-                                            val_ratio, seed + 1000 + k)
+        val_mask = group_holdout(labels[rest], groups[rest], val_ratio,
+                                 seed + 1000 + k)
         folds.append(
             dict(
                 train=rest[~val_mask], val=rest[val_mask], test=np.sort(test)))

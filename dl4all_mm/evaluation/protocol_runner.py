@@ -15,16 +15,25 @@ A protocol is an mmengine config file (python) with::
     folds = [None]                    # or dict(name=..., cfg_options=...,
                                       #         env=...) per fold
     cfg_options = dict()              # every run's last (target) stage
-    env = dict()                      # environment of every run (configs
-                                      # read it as '{{$NAME:default}}')
+    data = dict(source=dict(data_root='{data_root}/pbc'), ...)  # role ->
+                                      # dataset fields; a stage's
+                                      # `data_layout` places them
+    paths = dict(data_root='data')    # '{NAME}' in `data` strings
+    env = dict()                      # environment of every run
     select_metric = 'diagnostic/balanced_accuracy'   # save_best
     positive_index = 1                # binary targets: the ALL class
     run_timeout = None                # seconds per run
 
-Strings in ``cfg_options`` and ``env`` may use ``{seed}``, ``{fold}``,
-``{run_dir}`` and, in a stage after the first, ``{prev_checkpoint}`` (the
-previous stage's last checkpoint). Protocol- and fold-level ``cfg_options``
-apply to the last stage of a method; a stage's own to itself.
+Data reaches the configs one way: the protocol's ``data`` (a fold's and a
+stage's ``data`` override it per role and field) becomes, for each stage
+with a ``data_layout``, the cfg-options of
+:func:`.protocol_data.dataset_options`, before the stage's own options.
+
+Strings in ``cfg_options``, ``data`` and ``env`` may use ``{seed}``,
+``{fold}``, ``{run_dir}`` and, in a stage after the first,
+``{prev_checkpoint}`` (the previous stage's last checkpoint). Protocol- and
+fold-level ``cfg_options`` apply to the last stage of a method; a stage's
+own to itself.
 """
 import json
 import os
@@ -34,6 +43,7 @@ from typing import Callable, List, Optional, Sequence
 
 from .launchers.base import RunPending
 from .protocol import MULTICLASS_NOTE, standard_metrics
+from .protocol_data import dataset_options, merge_data
 from .protocol_worker import subprocess_executor
 from .report import write_results
 from .run_spec import PLACEHOLDERS, RunSpec, fill, stage_variables
@@ -100,17 +110,28 @@ def expand_protocol(protocol,
         stages = method.get('stages') or [
             dict(
                 config=method.get('config'),
-                cfg_options=method.get('cfg_options', {}))
+                cfg_options=method.get('cfg_options', {}),
+                data_layout=method.get('data_layout'),
+                data=method.get('data'))
         ]
         for seed in seeds or all_seeds:
             for fold in protocol.get('folds', [None]):
                 fold_name, fold_opts, fold_env = _fold_parts(fold)
+                fold_data = fold.get('data') if isinstance(fold,
+                                                           dict) else None
                 run_stages = []
                 for i, stage in enumerate(stages):
                     if not stage.get('config'):
                         raise KeyError(f'{where}: method {method["name"]!r} '
                                        f'stage {i} has no `config`')
                     opts = dict(stage.get('cfg_options', {}))
+                    if stage.get('data_layout'):
+                        opts = {**dataset_options(
+                            stage['data_layout'], merge_data(
+                                protocol.get('data'), fold_data,
+                                stage.get('data')),
+                            f'{where}: method {method["name"]!r} stage {i}',
+                            protocol.get('paths')), **opts}
                     if i == len(stages) - 1:
                         opts = {
                             **protocol.get('cfg_options', {}),

@@ -98,6 +98,37 @@ class TestPreset(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, 'new folder'):
             td.prepare_data(self.raw, self.raw)
 
+    def test_launcher_options(self):
+        """The preset takes the launcher options of the other front ends:
+        bad values exit 2 naming them; ``--launcher slurm --dry-run``
+        writes one job array per target size and trains nothing."""
+        work = osp.join(self.tmp, 'work')
+        argv = ['--data-root', self.raw, '--work-dir', work, '--no-progress',
+                '--target-sizes', '6,all', '--source-limit', '16']
+        for extra, needle in ((['--launcher', 'pbs'], "--launcher 'pbs'"),
+                              (['--jobs', '0'], '--jobs 0'),
+                              (['--launcher', 'slurm', '--time', 'soon'],
+                               "'soon'")):
+            err = io.StringIO()
+            with redirect_stderr(err), redirect_stdout(io.StringIO()):
+                self.assertEqual(transfer.main(argv + extra), 2, extra)
+            self.assertIn(needle, err.getvalue())
+        _quiet(transfer.main, argv + [
+            '--dry-run', '--launcher', 'slurm', '--partition', 'gpu',
+            '--gpus-per-run', '1', '--time', '2:00:00', '--max-parallel',
+            '4'])
+        dirs = sorted(glob.glob(osp.join(work, 'n*')))
+        self.assertEqual(len(dirs), 2)
+        for size_dir in dirs:
+            with open(osp.join(size_dir, 'submitit', 'dry_run.sbatch')) as f:
+                lines = f.read().splitlines()
+            for line in ('#SBATCH --partition=gpu', '#SBATCH --time=120',
+                         '#SBATCH --gpus-per-node=1',
+                         '#SBATCH --array=0-14%4'):  # 5 methods x 3 seeds
+                self.assertIn(line, lines)
+            self.assertFalse(osp.exists(osp.join(size_dir, 'runs')))
+        self.assertFalse(osp.exists(osp.join(work, 'lr_search')))
+
     def test_front_ends_give_identical_run_specs(self):
         work = osp.join(self.tmp, 'work')
         extra = ['--work-dir', work, '--no-progress', '--target-sizes',

@@ -11,8 +11,8 @@ from unittest import TestCase, skipUnless
 import numpy as np
 
 from dl4all_mm.datasets import CNMC2019Dataset
-from dl4all_mm.datasets.splits import (make_folds, parse_cnmc_name,
-                                       stratified_group_holdout)
+from dl4all_mm.datasets.splits import (group_holdout, make_folds,
+                                       parse_cnmc_name)
 from tests.fixtures.field_datasets import (CNMC_MANIFEST, make_adp_tree,
                                            make_allidb2_tree, make_cnmc_tree,
                                            write_image)
@@ -210,8 +210,10 @@ class TestSplitHelpers(TestCase):
     def test_holdout_and_folds(self):
         labels = np.repeat([0, 1], [40, 60])
         groups = np.arange(100) // 4
-        held = stratified_group_holdout(labels, groups, 0.25, seed=0)
-        self.assertEqual(held[labels == 0].sum(), 8)  # 10 -> 2 groups of 4
+        held = group_holdout(labels, groups, 0.25, seed=0)
+        # a group is held while its half fits: 10 of 40 -> 3 groups of 4,
+        # 15 of 60 -> 4 groups of 4
+        self.assertEqual(held[labels == 0].sum(), 12)
         self.assertEqual(held[labels == 1].sum(), 16)
         for g in np.unique(groups):
             self.assertEqual(len(set(held[groups == g])), 1)

@@ -1,26 +1,25 @@
 # PBC -> all_aria low-data transfer (the cross-dataset benchmark,
-# benchmarks/transfer.py): source = PBC (8 normal blood-cell classes, all of
-# it), target = the smear-field ALL set as a binary task (0 = normal/Benign,
-# 1 = ALL: Early, Pre, Pro), a seeded stratified 240-image training split and
-# a 300-image validation split; the rest (or another set) is the test split.
+# configs/protocols/pbc_to_aria_lowdata.py): source = PBC (8 normal
+# blood-cell classes, all of it), target = the smear-field ALL set as a
+# binary task (0 = normal/Benign, 1 = ALL: Early, Pre, Pro), a seeded
+# stratified 240-image training split and a 300-image validation split;
+# the rest (or another set) is the test split.
 # The demo's dataset config (demo_pbc2bccd.py: loaders, pipelines) with
-# other data, 96 px inputs and larger batches. Paths come from the
-# environment (mmengine's '{{$VAR:default}}'), which tools/run_protocol.py
-# sets from the protocol's `env`:
-#   DL4ALL_DATA_ROOT       folder holding pbc/ and all_aria/
-#   DL4ALL_ARIA_SPLITS     folder holding train.txt, val.txt, test.txt
-#                          (lines `relative/path label`, paths relative to
+# other data, 96 px inputs and larger batches. The paths below are defaults:
+# a protocol's `data` (configs/protocols/pbc_to_aria_lowdata.py,
+# tools/compare_transfer.py) replaces them through
+# dl4all_mm/evaluation/protocol_data.py, the one way data reaches these
+# configs (with tools/train.py: --cfg-options on the same keys).
+#   data/                  holds pbc/ and all_aria/
+#   data/aria_lowdata/     holds train.txt, val.txt, test.txt (lines
+#                          `relative/path label`, paths relative to
 #                          all_aria/)
-#   DL4ALL_ARIA_TEST_ANN   optional: another test annotation file
-#   DL4ALL_ARIA_TEST_ROOT  optional: the image folder of that test set
 _base_ = './demo_pbc2bccd.py'
 
-data_root = '{{$DL4ALL_DATA_ROOT:data}}'
-split_dir = '{{$DL4ALL_ARIA_SPLITS:data/aria_lowdata}}'
-test_ann = '{{$DL4ALL_ARIA_TEST_ANN:default}}'
-test_ann = f'{split_dir}/test.txt' if test_ann == 'default' else test_ann
-test_root = '{{$DL4ALL_ARIA_TEST_ROOT:default}}'
-test_root = f'{data_root}/all_aria' if test_root == 'default' else test_root
+data_root = 'data'
+split_dir = 'data/aria_lowdata'
+test_ann = f'{split_dir}/test.txt'
+test_root = f'{data_root}/all_aria'
 target_classes = ['normal', 'ALL']
 
 # 96 px: the demo's pipelines with every Resize at 96.

@@ -40,6 +40,10 @@ def add_launcher_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument('--slurm-extra', action='append', default=[],
                        metavar='KEY=VALUE', help='slurm: another sbatch '
                        'option, e.g. account=mylab (repeat)')
+    group.add_argument('--unknown-timeout', type=float, default=1800,
+                       metavar='SECONDS', help='slurm: a job Slurm reads '
+                       'as UNKNOWN for longer is cancelled and counted as '
+                       'failed (resubmitted within --retries; default 1800)')
     group.add_argument('--no-wait', action='store_true', help='slurm: '
                        'submit and return; the same command collects')
     group.add_argument('--submitit-cluster', default='slurm',
@@ -73,5 +77,6 @@ def build_launcher(args: argparse.Namespace,
             extra=args.slurm_extra,
             retries=1 if args.retries is None else args.retries,
             wait=not args.no_wait, cluster=args.submitit_cluster,
+            unknown_timeout_s=args.unknown_timeout,
             dry_run=getattr(args, 'dry_run', False), progress=progress)
     return LAUNCHERS.build(cfg)

@@ -48,6 +48,12 @@ class SlurmLauncher(BaseLauncher):
         progress (bool): Show the progress bar.
         poll_s (float, optional): Seconds between two looks at the jobs
             (default 10 on Slurm, 1 locally).
+        unknown_timeout_s (float): A job whose Slurm state reads
+            ``UNKNOWN`` (sacct has no record of it) for longer than this,
+            counted from the first look that saw it, across commands, is
+            cancelled and counted as failed: resubmitted within
+            ``retries``, else reported failed. Without the bound such a job
+            would be waited on forever.
     """
 
     def __init__(self, partition: Optional[str] = None, gpus_per_run: int = 0,
@@ -57,7 +63,8 @@ class SlurmLauncher(BaseLauncher):
                  extra: Sequence[str] = (), retries: int = 1,
                  wait: bool = True, cluster: str = 'slurm',
                  dry_run: bool = False, progress: bool = True,
-                 poll_s: Optional[float] = None) -> None:
+                 poll_s: Optional[float] = None,
+                 unknown_timeout_s: float = 1800.0) -> None:
         super().__init__(retries)
         self.submitit = require_submitit()
         if cluster not in ('slurm', 'local'):
@@ -80,6 +87,10 @@ class SlurmLauncher(BaseLauncher):
         self.gpus, self.cluster, self.wait = gpus_per_run, cluster, wait
         self.progress = progress
         self.poll_s = poll_s or (1.0 if cluster == 'local' else 10.0)
+        if not unknown_timeout_s >= 0:
+            raise LaunchError(f'--unknown-timeout {unknown_timeout_s!r}: '
+                              'expected seconds >= 0')
+        self.unknown_timeout_s = float(unknown_timeout_s)
         if cluster == 'slurm' and not dry_run and not shutil.which('sbatch'):
             raise LaunchError('--launcher slurm: sbatch not found, this is '
                               'not a Slurm login node (--dry-run writes the '
@@ -117,8 +128,7 @@ class SlurmLauncher(BaseLauncher):
                 digest=run.digest, job_id=job.job_id, folder=folder,
                 cluster=self.cluster, log=str(job.paths.stdout),
                 attempts=states.get(name, {}).get('attempts', 0) + 1)
-            with open(osp.join(run_dir, STATE), 'w') as f:
-                json.dump(states[name], f, indent=2)
+            _save_state(states[name], run_dir)
 
     def _job(self, state: dict):
         job = self.live.get(state['job_id'])
@@ -127,6 +137,29 @@ class SlurmLauncher(BaseLauncher):
                    self.submitit.SlurmJob)
             job = cls(folder=state['folder'], job_id=state['job_id'])
         return job
+
+    def _status(self, state: dict, run_dir: str) -> tuple:
+        """:func:`job_status`, with a job ``UNKNOWN`` to Slurm counted as
+        running for ``unknown_timeout_s``, then cancelled and failed."""
+        job = self._job(state)
+        status, info = job_status(job, state)
+        if status != 'unknown':
+            if state.pop('unknown_since', None) is not None:
+                _save_state(state, run_dir)
+            return status, info
+        if 'unknown_since' not in state:  # kept across commands
+            state['unknown_since'] = time.time()
+            _save_state(state, run_dir)
+        waited = time.time() - state['unknown_since']
+        if waited <= self.unknown_timeout_s:
+            return 'running', None
+        try:
+            job.cancel(check=False)
+        except Exception:  # noqa: BLE001 (best effort: Slurm lost it)
+            pass
+        return 'failed', (f'job {state["job_id"]} read UNKNOWN to Slurm for '
+                          f'{waited:.1f} s (over {self.unknown_timeout_s:g} '
+                          's): cancelled, counted as failed')
 
     def launch(self, runs: Sequence[Tuple[RunSpec, str]],
                work_dir: str) -> None:
@@ -151,8 +184,8 @@ class SlurmLauncher(BaseLauncher):
         while active:
             retry = []
             for name in active:
-                status, info = job_status(self._job(states[name]),
-                                          states[name])
+                status, info = self._status(states[name],
+                                            by_name[name][1])
                 if status == 'running':  # an attempt of this command
                     tries[name] = max(tries[name], 1)
                 elif status == 'done' or tries[name] > self.retries:
@@ -203,6 +236,11 @@ class SlurmLauncher(BaseLauncher):
             f.writelines(f'{i} {run_dir}\n'
                          for i, (_, run_dir) in enumerate(runs))
         return path
+
+
+def _save_state(state: dict, run_dir: str) -> None:
+    with open(osp.join(run_dir, STATE), 'w') as f:
+        json.dump(state, f, indent=2)
 
 
 def _load_state(run: RunSpec, run_dir: str) -> Optional[dict]:

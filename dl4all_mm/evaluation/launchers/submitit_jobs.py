@@ -4,16 +4,18 @@ import os
 from typing import Tuple
 
 DRY_RUN_SCRIPT = 'dry_run.sbatch'
-# Slurm states of a job that may still finish (sacct; UNKNOWN: not yet
-# in the accounting database right after submission).
+# Slurm states of a job that may still finish (sacct).
 IN_FLIGHT = ('PENDING', 'RUNNING', 'REQUEUED', 'CONFIGURING', 'COMPLETING',
-             'SUSPENDED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'UNKNOWN',
-             'READY')
+             'SUSPENDED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'READY')
+# Not (yet, or no longer) in the accounting database: normal for a moment
+# after submission, a lost job when it lasts (the launcher bounds it).
+UNKNOWN = 'UNKNOWN'
 
 
 def job_status(job, state: dict) -> Tuple[str, object]:
-    """``('done', result)``, ``('running', None)`` or ``('failed',
-    message)`` of a submitit job."""
+    """``('done', result)``, ``('running', None)``, ``('unknown', None)``
+    (Slurm reads the job as ``UNKNOWN``) or ``('failed', message)`` of a
+    submitit job."""
     if job.paths.result_pickle.exists():
         try:
             return 'done', job.result()
@@ -27,7 +29,10 @@ def job_status(job, state: dict) -> Tuple[str, object]:
         else:  # started by an earlier command: is its controller alive?
             running = _alive(int(state['job_id']))
     else:
-        running = str(job.state).split()[0].upper() in IN_FLIGHT
+        slurm_state = str(job.state).split()[0].upper()
+        if slurm_state == UNKNOWN:
+            return 'unknown', None
+        running = slurm_state in IN_FLIGHT
     if running:
         return 'running', None
     return 'failed', (f'job ended without a result ({job.state}: killed, '

@@ -20,6 +20,7 @@ from ..protocol_file import (execute_protocol, load_protocol,
                              protocol_runs, write_protocol)
 from ..report import METRIC, write_results
 from . import methods as tm
+from .data_options import task_data
 from .executor import ParallelExecutor
 from .task import TaskInputs, TransferTask, prepare_task
 
@@ -71,8 +72,8 @@ def _protocol(task: TransferTask, size: int, opts: CompareOptions,
     env = dict(DL4ALL_COMPARE_DATA=task.digest, PYTHONUNBUFFERED='1')
     if opts.device == 'cpu':
         env['CUDA_VISIBLE_DEVICES'] = ''
-    return dict(methods=methods, seeds=list(opts.seeds),
-                folds=[f'n{size}'], env=env,
+    return dict(methods=methods, data=task_data(data),
+                seeds=list(opts.seeds), folds=[f'n{size}'], env=env,
                 references=references(opts.methods),
                 select_metric=f'diagnostic/{METRIC}', positive_index=1,
                 run_timeout=opts.run_timeout, title=title, notes=list(notes),

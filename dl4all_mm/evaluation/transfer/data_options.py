@@ -2,13 +2,18 @@
 
 The method configs (``configs/baselines/*pbc2aria-lowdata*``,
 ``configs/dl4all/*pbc2aria-lowdata*``) define the loaders, pipelines and
-evaluators; :func:`data_options` swaps in another task's annotation files,
-classes, per-domain normalisation and input size, keeping everything else.
+evaluators. A comparison's annotation files and classes are the protocol's
+``data`` (:func:`task_data`, placed by
+:func:`..protocol_data.dataset_options` as for a hand-written protocol);
+:func:`data_options` adds the task's per-domain normalisation, head sizes
+and input size, keeping everything else.
 """
 import os.path as osp
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, List, Sequence, Tuple
+
+from ..protocol_data import LAYOUTS
 
 Norm = Tuple[List[float], List[float]]
 
@@ -44,21 +49,20 @@ class TaskData:
     n_target: int
 
 
-#: Where each stage kind keeps its datasets: role -> dotted config key.
-DATASETS: Dict[str, Dict[str, str]] = {
-    'single': dict(target='train_dataloader.dataset',
-                   val='val_dataloader.dataset',
-                   test='test_dataloader.dataset'),
-    'source': dict(source='train_dataloader.dataset'),
-    'mixed': dict(source='train_dataloader.dataset.datasets.source',
-                  target='train_dataloader.dataset.datasets.target.dataset',
-                  val='val_dataloader.dataset.datasets.target',
-                  test='test_dataloader.dataset.datasets.target'),
-    'dl4all': dict(source='train_dataloader.dataset.datasets.source',
-                   target='train_dataloader.dataset.datasets.target',
-                   val='val_dataloader.dataset',
-                   test='test_dataloader.dataset'),
-}
+#: Where each stage kind keeps its datasets (one table for every route).
+DATASETS = LAYOUTS
+
+
+def task_data(data: TaskData) -> Dict[str, dict]:
+    """The protocol's ``data`` (role -> dataset fields) of ``data``: what
+    :func:`..protocol_data.dataset_options` puts in every stage, the one
+    way data reaches the configs (hand-written protocols use it too)."""
+    files = dict(source=data.source_ann, target=data.target_ann,
+                 val=data.val_ann, test=data.test_ann)
+    return {role: dict(data_root='', data_prefix='', ann_file=path,
+                       classes=list(data.source_classes if role == 'source'
+                                    else data.target_classes))
+            for role, path in files.items()}
 
 
 @lru_cache(maxsize=None)
@@ -92,23 +96,15 @@ def _pooled(a: Norm, b: Norm) -> Norm:
 
 
 def data_options(kind: str, config: str, data: TaskData) -> dict:
-    """Options for a stage of ``kind`` (a key of :data:`DATASETS`) whose
-    config file is ``config``."""
+    """The task's statistics for a stage of ``kind`` (a key of
+    :data:`DATASETS`) whose config file is ``config``: input size, classes
+    of the heads, normalisation. The data itself (files, classes) is the
+    protocol's ``data`` (:func:`task_data`)."""
     cfg = _config(config)
-    files = dict(source=data.source_ann, target=data.target_ann,
-                 val=data.val_ann, test=data.test_ann)
     opts: dict = {}
-    for role, key in DATASETS[kind].items():
-        classes = data.source_classes if role == 'source' else \
-            data.target_classes
-        opts.update({
-            f'{key}.data_root': '',
-            f'{key}.data_prefix': '',
-            f'{key}.ann_file': files[role],
-            f'{key}.classes': list(classes),
-            f'{key}.pipeline': resized(_at(cfg, key)['pipeline'],
-                                       data.img_size),
-        })
+    for key in DATASETS[kind].values():
+        opts[f'{key}.pipeline'] = resized(_at(cfg, key)['pipeline'],
+                                          data.img_size)
     n_src, n_tgt = len(data.source_classes), len(data.target_classes)
     if kind in ('single', 'source'):
         norm = data.target_norm if kind == 'single' else data.source_norm

@@ -5,8 +5,8 @@ Every method is one of the repository's configs (``configs/baselines``,
 options built here: the budget (``iters`` optimizer steps of 32 images), the
 backbone, the method's *recipe* (the knobs tuned on the validation split,
 :mod:`.recipes`: the config's own, overridden on request) and, for
-another task, its data
-(:func:`.data_options.data_options`).
+another task, its statistics (:func:`.data_options.data_options`). Each
+stage names its ``data_layout``: where the protocol's ``data`` goes.
 """
 from typing import Dict, List, Optional
 
@@ -68,7 +68,7 @@ DL4ALL_LOOPS: Dict[str, dict] = {
                                     greedy_rule='same_batch',
                                     warmup_mode='reference'),
 }
-#: The data layout of each stage (keys of ``data_options.DATASETS``).
+#: The data layout of each stage (keys of ``protocol_data.LAYOUTS``).
 STAGE_KINDS = {
     'target-only': ('single', ),
     'sequential': ('source', 'single'),
@@ -151,13 +151,16 @@ def stages(method: str,
             the single-head methods; DL4ALL computes its own
             (``DomainClassWeightHook``).
         n_train (int): Target training images (DL4ALL's epoch length).
-        data (TaskData, optional): Another task's data; None keeps the
-            configs' PBC -> all_aria data (paths from the environment).
+        data (TaskData, optional): Another task's statistics (input size,
+            classes, normalisation); its files and classes go in the
+            protocol's ``data`` (:func:`.data_options.task_data`), placed
+            by each stage's ``data_layout``.
     """
     out = _stages(method, iters, backbone, recipe, weights, n_train)
-    if data is not None:
-        kinds = STAGE_KINDS.get(method, ('dl4all', ))
-        for stage, kind in zip(out, kinds):
+    kinds = STAGE_KINDS.get(method, ('dl4all', ))
+    for stage, kind in zip(out, kinds):
+        stage['data_layout'] = kind  # where the protocol's `data` goes
+        if data is not None:
             stage['cfg_options'].update(
                 data_options(kind, stage['config'], data))
     return out

@@ -7,7 +7,8 @@ from mmengine.config import Config
 
 from dl4all_mm.evaluation.transfer import methods as tm
 from dl4all_mm.evaluation.transfer.compare import references
-from dl4all_mm.evaluation.transfer.data_options import TaskData
+from dl4all_mm.evaluation.protocol_data import dataset_options
+from dl4all_mm.evaluation.transfer.data_options import TaskData, task_data
 
 DATA = TaskData(
     source_ann='/d/source.txt', source_classes=['a', 'b', 'c'],
@@ -18,10 +19,15 @@ DATA = TaskData(
     n_target=24)
 
 
-def _cfg(stage):
+def _cfg(stage, data=None):
+    """The stage's config merged as a run merges it: the protocol's
+    ``data`` placed by the stage's layout, then its own options."""
     assert osp.isabs(stage['config']), stage['config']
     cfg = Config.fromfile(stage['config'])
-    cfg.merge_from_dict(stage['cfg_options'])
+    opts = dict(stage['cfg_options'])
+    if data is not None:
+        opts = {**dataset_options(stage['data_layout'], data), **opts}
+    cfg.merge_from_dict(opts)
     return cfg
 
 
@@ -41,7 +47,7 @@ class TestMethodsOnOtherData(unittest.TestCase):
                        'dl4all-greedy'):
             stages = tm.stages(method, 100, spec, tm.recipe_of(method),
                                [3.0, 0.6], 24, DATA)
-            cfgs = [_cfg(s) for s in stages]
+            cfgs = [_cfg(s, task_data(DATA)) for s in stages]
             last = cfgs[-1]
             self.assertEqual(last.model.backbone.type, 'EfficientNetLite0',
                              method)
@@ -201,14 +207,30 @@ class TestRecipes(unittest.TestCase):
         self.assertEqual(len(protocol.methods), 5)
         for method in protocol.methods:
             name = method['name']
-            plain = method.get('stages') or [dict(config=method['config'])]
+            plain = method.get('stages') or [
+                dict(config=method['config'],
+                     data_layout=method['data_layout'])]
             ours = tm.stages(name, 1200, 'resnet18', tm.recipe_of(name),
                              [3.1579, 0.5941], 240)
             self.assertEqual(len(plain), len(ours), name)
             for i, (a, b) in enumerate(zip(plain, ours)):
+                # one data mechanism: the same layout, the same options
+                self.assertEqual(a['data_layout'], b['data_layout'], name)
+                data = dataset_options(a['data_layout'], protocol.data,
+                                       paths=protocol.paths)
                 cfg = Config.fromfile(config_file(a['config']))
-                cfg.merge_from_dict(dict(a.get('cfg_options', {})))
-                merged = _cfg(b)
+                # the protocol's data = the configs' default data
+                for key in ('train_dataloader', 'val_dataloader',
+                            'test_dataloader'):
+                    before = cfg.get(key)
+                    after = Config(cfg.to_dict())
+                    after.merge_from_dict(data)
+                    self.assertEqual(after.get(key), before,
+                                     f'{name} stage {i} {key}')
+                cfg.merge_from_dict(
+                    {**data, **dict(a.get('cfg_options', {}))})
+                merged = Config.fromfile(b['config'])
+                merged.merge_from_dict({**data, **b['cfg_options']})
                 for key in ('train_cfg', 'param_scheduler', 'custom_hooks',
                             'optim_wrapper', 'train_dataloader', 'model',
                             'default_hooks'):
