@@ -43,6 +43,9 @@ def test_options_resolve():
     assert weights.extra_datasets['source'][0]['ann_file'] == \
         'splits/reference_self/val.txt'
     assert HOOKS.build(hooks['LeakageGuardHook']).allow_leakage
+    bn = HOOKS.build(hooks['DomainBNRecalibHook'])
+    assert (bn.mode, bn.num_batches, bn.batch_size, bn.cycle) == (
+        'momentum', 101, 8, False)
     target = cfg.train_dataloader.dataset.datasets.target
     assert target.ann_file == 'splits/reference/train.txt'
     assert cfg.val_dataloader.dataset.ann_file == 'splits/reference/val.txt'

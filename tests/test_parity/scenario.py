@@ -122,7 +122,8 @@ def runner_cfg(root: str, scenario: dict, hooks: List[Hook]) -> dict:
     ``source_head``, ``source_loss``, ``num_classes``, ``batch_size``,
     ``batch_sizes``, ``strategy``, ``warmup_epochs``, ``max_epochs``,
     ``bn_batches``, ``bn_batch_size``; optional ``idle_head``
-    (``ReferenceWarmup``'s) and ``refresh_bn`` (``JointStep``'s)."""
+    (``ReferenceWarmup``'s), ``refresh_bn`` (``JointStep``'s) and
+    ``bn_cycle`` (``DomainBNRecalibHook``'s ``cycle``)."""
     s = scenario
     if s['strategy'] == 'greedy':
         step = dict(type='GreedyStep', rule='reference')
@@ -185,7 +186,8 @@ def runner_cfg(root: str, scenario: dict, hooks: List[Hook]) -> dict:
             dict(type='DomainClassWeightHook', min_count=1),
             dict(type='DomainBNRecalibHook', mode='momentum',
                  num_batches=s['bn_batches'],
-                 batch_size=s['bn_batch_size'], seed=BN_SEED),
+                 batch_size=s['bn_batch_size'], seed=BN_SEED,
+                 cycle=s.get('bn_cycle', True)),
         ] + list(hooks),
         default_scope='mmpretrain',
         experiment_name=f'parity_{uuid.uuid4().hex[:12]}',

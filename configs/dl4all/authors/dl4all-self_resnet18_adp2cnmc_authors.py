@@ -69,12 +69,16 @@ train_cfg = dict(
     warmup=dict(type='ReferenceWarmup', idle_head='reference'))
 
 # Class weights counted on train + val (computeClassWeights); the leakage
-# guard reports the per-image split's shared patients instead of stopping.
+# guard reports the per-image split's shared patients instead of stopping;
+# the BatchNorm re-estimation stops at the end of the target training set
+# (pretrainBN) rather than cycling it.
 custom_hooks = [
-    h for h in _base_.custom_hooks
-    if h['type'] not in ('DomainClassWeightHook', 'LeakageGuardHook')
+    h for h in _base_.custom_hooks if h['type'] not in (
+        'DomainClassWeightHook', 'LeakageGuardHook', 'DomainBNRecalibHook')
 ] + [
     dict(type='LeakageGuardHook', allow_leakage=True),
+    dict(type='DomainBNRecalibHook', mode='momentum', num_batches=101,
+         batch_size=8, cycle=False),
     dict(
         type='DomainClassWeightHook',
         extra_datasets=dict(
