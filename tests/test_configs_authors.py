@@ -9,11 +9,16 @@ import os.path as osp
 import tempfile
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 
 import dl4all_mm  # noqa: F401  (registers the components)
 from dl4all_mm.registry import TRAIN_STEPS, WARMUPS
+from tests.test_configs import (CONFIG_DIR, data_root,  # noqa: F401
+                                make_splits, tiny_config)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CFG = osp.join(REPO, 'configs', 'dl4all', 'authors',
@@ -107,3 +112,46 @@ def test_center_crops_as_torchvision():
                 torch.from_numpy(img).permute(2, 0, 1),
                 [size, size]).permute(1, 2, 0).numpy()
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.fixture(scope='module')
+def authors_root(data_root):
+    """test_configs' fixture trees plus C-NMC's reference split."""
+    cnmc = osp.join(data_root, 'cnmc')
+    make_splits('--dataset', 'cnmc', '--data-root', cnmc, '--out-dir',
+                f'{cnmc}/splits/reference', '--protocol', 'cnmc-reference')
+    return data_root
+
+
+def test_authors_config_trains_with_warmup_and_validation(authors_root,
+                                                          tmp_path):
+    """Two warm-up passes (idle head 'reference'), one epoch of joint steps
+    with the BatchNorm refresh, class weights from train + val, the
+    re-estimation stopping at the end, a validation: on fixture data."""
+    name = osp.relpath(CFG, CONFIG_DIR)
+    cfg = tiny_config(name, authors_root, str(tmp_path))
+    cfg.train_cfg.update(warmup_epochs=1, max_epochs=2)
+    cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
+    for ds in [cfg.val_dataloader.dataset] + [
+            h.extra_datasets.source[0] for h in cfg.custom_hooks
+            if h.type == 'DomainClassWeightHook']:
+        ds.serialize_data = False
+    cfg.val_dataloader.update(num_workers=0, persistent_workers=False)
+    init_default_scope('mmpretrain')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.epoch == 2 and runner.iter > 2
+    assert runner.train_loop.warmup.step.idle_head == 'reference'
+    assert runner.train_loop.step.refresh_bn_domain == 'target'
+    hook = [h for h in runner.hooks
+            if type(h).__name__ == 'DomainClassWeightHook'][0]
+    n_val = len(runner.val_dataloader.dataset)
+    n_train = len(runner.train_dataloader.dataset.datasets['target'])
+    weights = hook.class_weights['target']
+    counts = np.bincount(
+        [runner.train_dataloader.dataset.datasets['target'].get_data_info(
+            i)['gt_label'] for i in range(n_train)] +
+        [runner.val_dataloader.dataset.get_data_info(i)['gt_label']
+         for i in range(n_val)], minlength=2)
+    np.testing.assert_allclose(
+        weights, (n_train + n_val) / np.maximum(counts, 10))
