@@ -5,6 +5,7 @@ pieces the config itself supplies (torchvision's ResNet-18 checkpoint
 format, the centre crops) do what the reference's torchvision code does.
 Nothing downloads: the checkpoint is a randomly initialised torchvision
 ResNet-18 saved to a temporary file."""
+import copy
 import os.path as osp
 import tempfile
 
@@ -57,6 +58,10 @@ def test_options_resolve():
     assert cfg.test_dataloader.dataset.ann_file == \
         'splits/reference/test.txt'
     assert cfg.default_hooks.checkpoint.save_best == 'diagnostic/accuracy'
+    for split in ('val', 'test'):
+        loader = cfg[f'{split}_dataloader']
+        assert (loader.batch_size, loader.drop_last,
+                loader.sampler.shuffle) == (8, True, True)
     crops = {
         name: [t.get('crop_size') for t in pipe if t['type'] == 'CenterCrop']
         for name, pipe in (
@@ -136,11 +141,22 @@ def test_authors_config_trains_with_warmup_and_validation(authors_root,
             h.extra_datasets.source[0] for h in cfg.custom_hooks
             if h.type == 'DomainClassWeightHook']:
         ds.serialize_data = False
-    cfg.val_dataloader.update(num_workers=0, persistent_workers=False)
+    cfg.val_dataloader.update(num_workers=0, persistent_workers=False,
+                              batch_size=1)
     init_default_scope('mmpretrain')
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.epoch == 2 and runner.iter > 2
+    # the reference's evaluation loaders drop the last partial batch of 8
+    loader_cfg = copy.deepcopy(_cfg().val_dataloader)
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    loader_cfg.dataset.update(
+        data_root=osp.join(authors_root, 'cnmc'), serialize_data=False,
+        ann_file='splits/reference/train.txt')
+    loader = Runner.build_dataloader(loader_cfg)
+    n_images = len(loader.dataset)
+    assert n_images % 8 and len(loader) == n_images // 8
+    assert sum(len(b['inputs']) for b in loader) == n_images // 8 * 8
     assert runner.train_loop.warmup.step.idle_head == 'reference'
     assert runner.train_loop.step.refresh_bn_domain == 'target'
     hook = [h for h in runner.hooks

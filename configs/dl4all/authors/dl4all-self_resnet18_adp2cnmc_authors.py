@@ -54,9 +54,17 @@ train_dataloader = dict(
             target=dict(
                 ann_file=f'{cnmc_split}/train.txt',
                 pipeline=target_pipeline))))
+# Validation and test loaders as the reference's: shuffled batches of 8,
+# the last partial batch dropped.
 val_dataloader = dict(
+    batch_size=8,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(ann_file=f'{cnmc_split}/val.txt', pipeline=test_pipeline))
 test_dataloader = dict(
+    batch_size=8,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(ann_file=f'{cnmc_split}/test.txt', pipeline=test_pipeline))
 
 # The per-iteration BatchNorm refresh with the target batch; the warm-up's
