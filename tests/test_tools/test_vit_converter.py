@@ -14,7 +14,8 @@ from mmpretrain.registry import MODELS
 
 from tests.test_tools.test_make_splits import load_tool
 
-tool = load_tool('tools/model_converters/pytorch_pretrained_vit_to_mmpretrain.py')
+tool = load_tool(
+    'tools/model_converters/pytorch_pretrained_vit_to_mmpretrain.py')
 ARCH = dict(embed_dims=64, num_layers=2, num_heads=4, feedforward_channels=96)
 
 

@@ -31,7 +31,8 @@ _RENAMES = (
     (r'^transformer\.blocks\.(\d+)\.proj\.', r'layers.\1.attn.proj.'),
     (r'^transformer\.blocks\.(\d+)\.norm1\.', r'layers.\1.ln1.'),
     (r'^transformer\.blocks\.(\d+)\.norm2\.', r'layers.\1.ln2.'),
-    (r'^transformer\.blocks\.(\d+)\.pwff\.fc1\.', r'layers.\1.ffn.layers.0.0.'),
+    (r'^transformer\.blocks\.(\d+)\.pwff\.fc1\.',
+     r'layers.\1.ffn.layers.0.0.'),
     (r'^transformer\.blocks\.(\d+)\.pwff\.fc2\.', r'layers.\1.ffn.layers.1.'),
 )
 _QKV = re.compile(r'^transformer\.blocks\.(\d+)\.attn\.proj_([qkv])\.'
