@@ -22,23 +22,41 @@ from tests.test_configs import (CONFIG_DIR, data_root,  # noqa: F401
                                 make_splits, tiny_config)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CFG = osp.join(REPO, 'configs', 'dl4all', 'authors',
-               'dl4all-self_resnet18_adp2cnmc_authors.py')
+CFGS = {
+    v: osp.join(REPO, 'configs', 'dl4all', 'authors',
+                f'dl4all-{v}_resnet18_adp2cnmc_authors.py')
+    for v in ('self', 'regular', 'greedy')
+}
+CFG = CFGS['self']
+#: variant -> (step, ADP level and reference split of the source)
+VARIANTS = {
+    'self': ('JointStep', 'self', 'splits/reference_self'),
+    'regular': ('JointStep', 3, 'splits/reference_level3'),
+    'greedy': ('GreedyStep', 1, 'splits/reference_level1'),
+}
 
 
-def _cfg() -> Config:
-    return Config.fromfile(CFG)
+def _cfg(variant: str = 'self') -> Config:
+    return Config.fromfile(CFGS[variant])
 
 
-def test_options_resolve():
+@pytest.mark.parametrize('variant', list(VARIANTS))
+def test_options_resolve(variant):
     from mmpretrain.registry import HOOKS
-    cfg = _cfg()
+    cfg = _cfg(variant)
+    step_type, level, adp_split = VARIANTS[variant]
     init = cfg.model.backbone.init_cfg
     assert init == dict(type='Pretrained',
                         checkpoint='checkpoints/resnet18-5c106cde.pth')
     step = TRAIN_STEPS.build(cfg.train_cfg.step)
-    assert type(step).__name__ == 'JointStep'
-    assert step.refresh_bn_domain == 'target'
+    assert type(step).__name__ == step_type
+    if step_type == 'JointStep':  # Greedy refreshes BatchNorm itself
+        assert step.refresh_bn_domain == 'target'
+    else:
+        assert step.rule == 'reference'
+    source = cfg.train_dataloader.dataset.datasets.source
+    assert (source.level, source.ann_file) == (level,
+                                               f'{adp_split}/train.txt')
     warmup = WARMUPS.build(cfg.train_cfg.warmup)
     assert warmup.step.idle_head == 'reference'
     assert not any(cfg.train_cfg[k] for k in ('strategy', 'greedy_rule',
@@ -46,8 +64,9 @@ def test_options_resolve():
     hooks = {h['type']: h for h in cfg.custom_hooks}
     weights = HOOKS.build(hooks['DomainClassWeightHook'])
     assert weights.extra_datasets['target'] == ['val']
-    assert weights.extra_datasets['source'][0]['ann_file'] == \
-        'splits/reference_self/val.txt'
+    extra = weights.extra_datasets['source'][0]
+    assert (extra['level'], extra['ann_file']) == (level,
+                                                   f'{adp_split}/val.txt')
     assert HOOKS.build(hooks['LeakageGuardHook']).allow_leakage
     bn = HOOKS.build(hooks['DomainBNRecalibHook'])
     assert (bn.mode, bn.num_batches, bn.batch_size, bn.cycle) == (
@@ -128,12 +147,14 @@ def authors_root(data_root):
     return data_root
 
 
-def test_authors_config_trains_with_warmup_and_validation(authors_root,
-                                                          tmp_path):
+@pytest.mark.parametrize('variant', list(VARIANTS))
+def test_authors_config_trains_with_warmup_and_validation(
+        variant, authors_root, tmp_path):
     """Two warm-up passes (idle head 'reference'), one epoch of joint steps
-    with the BatchNorm refresh, class weights from train + val, the
-    re-estimation stopping at the end, a validation: on fixture data."""
-    name = osp.relpath(CFG, CONFIG_DIR)
+    with the BatchNorm refresh (Greedy: its steps), class weights from
+    train + val, the re-estimation stopping at the end, a validation: on
+    fixture data."""
+    name = osp.relpath(CFGS[variant], CONFIG_DIR)
     cfg = tiny_config(name, authors_root, str(tmp_path))
     cfg.train_cfg.update(warmup_epochs=1, max_epochs=2)
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
@@ -158,7 +179,8 @@ def test_authors_config_trains_with_warmup_and_validation(authors_root,
     assert n_images % 8 and len(loader) == n_images // 8
     assert sum(len(b['inputs']) for b in loader) == n_images // 8 * 8
     assert runner.train_loop.warmup.step.idle_head == 'reference'
-    assert runner.train_loop.step.refresh_bn_domain == 'target'
+    if VARIANTS[variant][0] == 'JointStep':
+        assert runner.train_loop.step.refresh_bn_domain == 'target'
     hook = [h for h in runner.hooks
             if type(h).__name__ == 'DomainClassWeightHook'][0]
     n_val = len(runner.val_dataloader.dataset)
