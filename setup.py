@@ -68,10 +68,12 @@ RUNTIME = [
 TENSORBOARD = ['tensorboard']
 # ``--launcher slurm`` of tools/run_protocol.py and compare_transfer.py.
 SLURM = ['submitit==1.5.4']
-# split-folders: the ADP Self split of make_splits.py --protocol
-# adp-reference is checked against the library the reference code called.
-TESTS = ['pytest', 'pytest-timeout', 'split-folders==0.5.1'
-         ] + TENSORBOARD + SLURM
+# split-folders: the ADP Self and C-NMC reference splits of make_splits.py
+# are checked against the library the reference code called;
+# pytorch-pretrained-vit: the ViT checkpoint converter against the
+# reference's ViT package.
+TESTS = ['pytest', 'pytest-timeout', 'split-folders==0.5.1',
+         'pytorch-pretrained-vit==0.0.7'] + TENSORBOARD + SLURM
 
 setup(
     name='dl4all_mm',

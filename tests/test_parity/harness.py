@@ -116,7 +116,8 @@ def run_plain(runner: Runner, capture: Capture, scenario: dict,
         for s_idx, t_idx in pairs:
             source, target = batch('source', s_idx), batch('target', t_idx)
             if scenario['strategy'] == 'joint':
-                plain.joint_step(source, target)
+                plain.joint_step(source, target,
+                                 bool(scenario.get('refresh_bn')))
                 steps.append(snapshot())
             else:
                 plain.greedy_step(source, target)
@@ -175,13 +176,16 @@ def compare(capture: Capture, steps: List[dict],
 
 
 def run_scenario(tmp: str, scenario: dict, hooks=(),
-                 idle_head: str = 'frozen') -> tuple:
+                 idle_head: str = 'frozen',
+                 plain_scenario: dict = None) -> tuple:
     """Train the scenario through the Runner (with ``hooks`` added) and in
-    plain PyTorch; returns (differences, capture, plain)."""
+    plain PyTorch (``plain_scenario`` if given, else the same scenario);
+    returns (differences, capture, plain)."""
     torch.set_num_threads(1)
     write_data(tmp, scenario['num_target'])
     capture = Capture()
     runner = Runner(**runner_cfg(tmp, scenario, [capture] + list(hooks)))
     runner.train()
-    steps, epochs, plain = run_plain(runner, capture, scenario, idle_head)
+    steps, epochs, plain = run_plain(runner, capture,
+                                     plain_scenario or scenario, idle_head)
     return compare(capture, steps, epochs), capture, plain

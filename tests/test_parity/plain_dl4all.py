@@ -145,10 +145,16 @@ class PlainDL4ALL:
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
 
-    def joint_step(self, source: Batch, target: Batch) -> None:
-        """Regular/Self: ``0.5 L_s + 0.5 L_t``, head rescale, one step."""
+    def joint_step(self, source: Batch, target: Batch,
+                   refresh_bn: bool = False) -> None:
+        """Regular/Self: ``0.5 L_s + 0.5 L_t``, head rescale, one step;
+        with ``refresh_bn``, pretrainBN_singleBatch on the target batch
+        between the source and the target forward (``1a``/``1b`` tmv)."""
         self.zero_grad()
-        loss = self.loss_weights['source'] * self.loss('source', source) + \
+        loss_s = self.loss('source', source)
+        if refresh_bn:
+            self.refresh_bn(target)
+        loss = self.loss_weights['source'] * loss_s + \
             self.loss_weights['target'] * self.loss('target', target)
         loss.backward()
         self.rescale()

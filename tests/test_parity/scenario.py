@@ -121,8 +121,14 @@ def runner_cfg(root: str, scenario: dict, hooks: List[Hook]) -> dict:
     """A Runner on the generated data; ``scenario``: ``level`` (source),
     ``source_head``, ``source_loss``, ``num_classes``, ``batch_size``,
     ``batch_sizes``, ``strategy``, ``warmup_epochs``, ``max_epochs``,
-    ``bn_batches``, ``bn_batch_size``."""
+    ``bn_batches``, ``bn_batch_size``; optional ``idle_head``
+    (``ReferenceWarmup``'s), ``refresh_bn`` (``JointStep``'s) and
+    ``bn_cycle`` (``DomainBNRecalibHook``'s ``cycle``)."""
     s = scenario
+    if s['strategy'] == 'greedy':
+        step = dict(type='GreedyStep', rule='reference')
+    else:
+        step = dict(type='JointStep', refresh_bn=s.get('refresh_bn'))
     source_head = dict(type=s['source_head'], num_classes=s['num_classes'],
                        in_channels=CHANNELS, loss=dict(type=s['source_loss']))
     target_head = dict(type='LinearClsHead', num_classes=2,
@@ -162,8 +168,9 @@ def runner_cfg(root: str, scenario: dict, hooks: List[Hook]) -> dict:
                             dataset=target),
         val_cfg=dict(),
         val_evaluator=dict(type='Accuracy', topk=(1, )),
-        train_cfg=dict(type='DomainTrainLoop', strategy=s['strategy'],
-                       greedy_rule='reference', warmup_mode='reference',
+        train_cfg=dict(type='DomainTrainLoop', step=step,
+                       warmup=dict(type='ReferenceWarmup',
+                                   idle_head=s.get('idle_head')),
                        warmup_epochs=s['warmup_epochs'],
                        max_epochs=s['max_epochs'], val_interval=1),
         optim_wrapper=dict(
@@ -179,7 +186,8 @@ def runner_cfg(root: str, scenario: dict, hooks: List[Hook]) -> dict:
             dict(type='DomainClassWeightHook', min_count=1),
             dict(type='DomainBNRecalibHook', mode='momentum',
                  num_batches=s['bn_batches'],
-                 batch_size=s['bn_batch_size'], seed=BN_SEED),
+                 batch_size=s['bn_batch_size'], seed=BN_SEED,
+                 cycle=s.get('bn_cycle', True)),
         ] + list(hooks),
         default_scope='mmpretrain',
         experiment_name=f'parity_{uuid.uuid4().hex[:12]}',

@@ -16,17 +16,16 @@ What each mutation patches (to re-target after refactors):
   ``'shortest'`` as ``'main'`` (a pass over the target, cycling ADP).
 - ``bn_layer_skipped``: ``DomainBNRecalibHook.recalibrate`` leaves the
   backbone's last BatchNorm (``bn2``) as it was.
-- ``last_not_lowest`` (Greedy): no patch of the loop; a hook writes the
-  iteration's compared target loss to the message-hub key
-  ``greedy_step.BEST_LOSS_KEY`` after every iteration, so the next
-  decision compares with the last loss instead of the lowest kept one.
+- ``last_not_lowest`` (Greedy): ``GreedyStep._record_best_loss`` stores
+  every iteration's compared target loss as ``best_loss`` (the ``if kept``
+  forgotten), so the next decision compares with the last loss instead of
+  the lowest kept one.
 """
 import tempfile
 
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.hooks import Hook
 
 from dl4all_mm.datasets.samplers import domain_batch_sampler as dbs
 from dl4all_mm.engine.hooks import bn_recalib_hook, class_weight_hook
@@ -103,15 +102,13 @@ def bn_layer_skipped(mp):
                recalibrate)
 
 
-class KeepLastLoss(Hook):
-    """The bug: ``best_loss`` takes every iteration's compared loss."""
+def last_not_lowest(mp):
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None) -> None:
-        if outputs and 'greedy_target_loss' in outputs:
-            runner.message_hub.update_info(
-                greedy_step.BEST_LOSS_KEY,
-                float(outputs['greedy_target_loss']))
+    def record(self, compared, kept):
+        self.runner.message_hub.update_info(greedy_step.BEST_LOSS_KEY,
+                                            compared)
+
+    mp.setattr(greedy_step.GreedyStep, '_record_best_loss', record)
 
 
 MUTATIONS = {
@@ -121,7 +118,7 @@ MUTATIONS = {
     'mean_over_n': (mean_over_n, SELF),
     'epoch_main': (epoch_main, SELF),
     'bn_layer_skipped': (bn_layer_skipped, SELF),
-    'last_not_lowest': (None, GREEDY),
+    'last_not_lowest': (last_not_lowest, GREEDY),
 }
 # 2 main epochs are enough for the joint mutations
 SHORT = dict(max_epochs=3)
@@ -130,12 +127,8 @@ SHORT = dict(max_epochs=3)
 @pytest.mark.parametrize('name', list(MUTATIONS))
 def test_parity_catches_mutation(name, monkeypatch):
     patch, scenario = MUTATIONS[name]
-    hooks = []
-    if patch is None:
-        hooks.append(KeepLastLoss())
-    else:
-        patch(monkeypatch)
+    patch(monkeypatch)
     with tempfile.TemporaryDirectory() as tmp:
-        diffs, _, _ = run_scenario(tmp, dict(scenario, **SHORT), hooks,
+        diffs, _, _ = run_scenario(tmp, dict(scenario, **SHORT),
                                    idle_head=PLUGIN_WARMUP_IDLE_HEAD)
     assert diffs, f'mutation {name} was not caught'

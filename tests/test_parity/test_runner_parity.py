@@ -77,15 +77,57 @@ def test_parity_greedy_reference():
     assert True in plain.kept[5:] and False in plain.kept[5:]
 
 
-def test_parity_warmup_idle_head_is_a_choice():
-    """The reference under torch < 2.0 moves the idle head during the
-    target warm-up pass; the plugin does not. The comparison sees the
-    difference (so PLUGIN_WARMUP_IDLE_HEAD is a checked statement)."""
-    other = 'torch<2.0' if PLUGIN_WARMUP_IDLE_HEAD == 'frozen' else 'frozen'
+#: ReferenceWarmup(idle_head=...) -> the same behaviour in PlainDL4ALL.
+PLAIN_IDLE_HEAD = {'frozen': 'frozen', 'reference': 'torch<2.0'}
+
+
+@pytest.mark.parametrize('idle_head', list(PLAIN_IDLE_HEAD))
+def test_parity_warmup_idle_head_is_a_choice(idle_head):
+    """``ReferenceWarmup(idle_head='reference')`` moves the source head by
+    momentum and weight decay during the target warm-up pass, as the
+    reference under torch < 2.0; ``'frozen'`` (the default) does not. Each
+    setting matches the plain loop's same behaviour, and the comparison
+    with the plain loop's other behaviour fails on the source head (so
+    neither choice is locked in by copying the plugin)."""
+    scenario = dict(SELF, max_epochs=2, idle_head=idle_head)
+    other = [v for k, v in PLAIN_IDLE_HEAD.items() if k != idle_head][0]
     with tempfile.TemporaryDirectory() as tmp:
-        diffs, _, _ = run_scenario(tmp, dict(SELF, max_epochs=2),
-                                   idle_head=other)
+        same, _, _ = run_scenario(tmp, scenario,
+                                  idle_head=PLAIN_IDLE_HEAD[idle_head])
+    with tempfile.TemporaryDirectory() as tmp:
+        diffs, _, _ = run_scenario(tmp, scenario, idle_head=other)
+    assert not same, '\n'.join(same[:20])
     assert any('head.task_heads.source' in d for d in diffs), diffs[:5]
+
+
+def test_parity_joint_refresh_bn():
+    """``JointStep(refresh_bn='target')``: the reference's per-iteration
+    BatchNorm refresh with the target batch (``1a``/``1b`` tmv:
+    pretrainBN_singleBatch between the two forwards) matches the plain
+    loop's after every step. Without the option, only BatchNorm running
+    statistics differ from the reference's (weights and momentum agree)."""
+    scenario = dict(SELF, max_epochs=2, refresh_bn='target')
+    _check(scenario)
+    with tempfile.TemporaryDirectory() as tmp:
+        diffs, _, _ = run_scenario(tmp, dict(scenario, refresh_bn=None),
+                                   plain_scenario=scenario)
+    assert diffs
+    assert all('running_' in d or 'num_batches_tracked' in d
+               for d in diffs), diffs[:5]
+
+
+def test_parity_bn_reestimation_stops_at_the_end():
+    """``DomainBNRecalibHook(cycle=False)``: with more batches asked than
+    the target holds (5 of 3 images; 10 images give 3), the reference's
+    pretrainBN stops at the loader's end; so does the hook, compared after
+    every re-estimation. The default (cycling) differs from it."""
+    scenario = dict(SELF, max_epochs=2, bn_batches=5, bn_cycle=False)
+    _check(scenario)
+    with tempfile.TemporaryDirectory() as tmp:
+        diffs, _, _ = run_scenario(tmp, dict(scenario, bn_cycle=True),
+                                   plain_scenario=scenario)
+    assert diffs and all('after epoch' in d and 'running' in d
+                         for d in diffs if 'max |diff|' in d), diffs[:5]
 
 
 if __name__ == '__main__':

@@ -85,3 +85,44 @@ class TestComputeMeanStd(TestCase):
         os.makedirs(osp.join(self.tmp, 'void'))
         with self.assertRaisesRegex(ValueError, 'No image'):
             tool.main(['--data-root', osp.join(self.tmp, 'void')])
+
+
+class TestReferenceStatistics(TestCase):
+    """The DL4ALL reference normalises each dataset by one mean/std over
+    all channels of its train + val images after ``CenterCrop``: the pooled
+    line of ``--ann-file train val --center-crop N``."""
+
+    def test_train_plus_val_center_crop(self):
+        import torch
+        from torchvision.transforms import functional as TF
+        tmp = tempfile.mkdtemp()
+        try:
+            rng = np.random.default_rng(0)
+            imgs = {}
+            for name, size in (('t.png', (7, 6)), ('v.png', (6, 8))):
+                img = rng.integers(0, 255, size + (3, )).astype(np.uint8)
+                cv2.imwrite(osp.join(tmp, name), img)
+                imgs[name] = img[..., ::-1]  # RGB
+            for split, name in (('train', 't.png'), ('val', 'v.png')):
+                with open(osp.join(tmp, f'{split}.txt'), 'w') as f:
+                    f.write(f'{name} 0\n')
+            with contextlib.redirect_stdout(io.StringIO()):
+                stats = tool.main([
+                    '--data-root', tmp, '--ann-file',
+                    osp.join(tmp, 'train.txt'), osp.join(tmp, 'val.txt'),
+                    '--center-crop', '5'])
+            crops = [
+                TF.center_crop(torch.from_numpy(img.copy()).permute(2, 0, 1),
+                               [5, 5]).numpy().astype(np.float64)
+                for img in imgs.values()
+            ]
+            values = np.concatenate([c.ravel() for c in crops])
+            self.assertEqual(stats['num_images'], 2)
+            self.assertEqual(stats['num_pixels'], 50)
+            self.assertAlmostEqual(stats['pooled_mean'], values.mean())
+            self.assertAlmostEqual(stats['pooled_std'], values.std())
+            with self.assertRaisesRegex(ValueError, 'smaller than'):
+                with contextlib.redirect_stdout(io.StringIO()):
+                    tool.main(['--data-root', tmp, '--center-crop', '7'])
+        finally:
+            shutil.rmtree(tmp)

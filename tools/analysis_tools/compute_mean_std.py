@@ -15,6 +15,11 @@ Examples::
     # only the training images of a split
     python tools/analysis_tools/compute_mean_std.py --data-root data/cnmc \
         --ann-file data/cnmc/splits/fold_0/train.txt
+    # the DL4ALL reference's statistics: train + val images, centre-cropped
+    # (ADP 272, C-NMC 450) and resized to 224; use the pooled line
+    python tools/analysis_tools/compute_mean_std.py --data-root data/cnmc \
+        --ann-file data/cnmc/splits/reference/train.txt \
+        data/cnmc/splits/reference/val.txt --center-crop 450 --resize 224
 """
 import argparse
 import json
@@ -57,7 +62,8 @@ def list_images(data_root: str, ann_file: Optional[str] = None) -> List[str]:
 
 def compute_mean_std(paths: Sequence[str],
                      resize: Optional[int] = None,
-                     bgr: bool = False) -> Dict[str, list]:
+                     bgr: bool = False,
+                     center_crop: Optional[int] = None) -> Dict[str, list]:
     """Exact mean/std over every pixel of ``paths``.
 
     Args:
@@ -65,6 +71,9 @@ def compute_mean_std(paths: Sequence[str],
         resize (int, optional): Resize each image to ``resize`` x
             ``resize`` (bilinear) first, e.g. the network input size.
         bgr (bool): Report channels in BGR instead of RGB order.
+        center_crop (int, optional): Crop the central ``center_crop`` x
+            ``center_crop`` pixels first (torchvision's ``CenterCrop``
+            offsets, before ``resize``), as the reference does.
 
     Returns:
         dict: ``mean``/``std`` (3 values each) and ``pooled_mean``/
@@ -80,6 +89,8 @@ def compute_mean_std(paths: Sequence[str],
         img = cv2.imread(path, cv2.IMREAD_COLOR)
         if img is None:
             raise ValueError(f'{path}: not a readable image')
+        if center_crop:
+            img = _center_crop(img, center_crop, path)
         if resize:
             img = cv2.resize(
                 img, (resize, resize), interpolation=cv2.INTER_LINEAR)
@@ -102,6 +113,18 @@ def compute_mean_std(paths: Sequence[str],
         num_pixels=int(count))
 
 
+def _center_crop(img: np.ndarray, size: int, path: str) -> np.ndarray:
+    """The central ``size`` x ``size`` pixels (offsets rounded as
+    torchvision's ``CenterCrop``)."""
+    h, w = img.shape[:2]
+    if h < size or w < size:
+        raise ValueError(f'{path}: {w}x{h} is smaller than --center-crop '
+                         f'{size}')
+    top = int(round((h - size) / 2.0))
+    left = int(round((w - size) / 2.0))
+    return img[top:top + size, left:left + size]
+
+
 def format_norm(mean: Sequence[float], std: Sequence[float]) -> str:
     """``dict(mean=[...], std=[...])`` with 3 decimals."""
     fmt = ', '.join
@@ -115,13 +138,20 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     parser.add_argument('--data-root', required=True)
     parser.add_argument(
         '--ann-file',
+        nargs='+',
         default=None,
-        help='use only the images of this annotation file')
+        help='use only the images of these annotation files (e.g. train '
+        'and val, as the reference)')
     parser.add_argument(
         '--resize',
         type=int,
         default=None,
         help='resize every image to NxN first')
+    parser.add_argument(
+        '--center-crop',
+        type=int,
+        default=None,
+        help='crop the central NxN pixels first (before --resize)')
     parser.add_argument(
         '--max-images',
         type=int,
@@ -133,12 +163,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     parser.add_argument('--out', default=None, help='also write JSON here')
     args = parser.parse_args(argv)
 
-    paths = list_images(args.data_root, args.ann_file)
+    paths = [p for ann in (args.ann_file or [None])
+             for p in list_images(args.data_root, ann)]
     if args.max_images and len(paths) > args.max_images:
         rng = np.random.RandomState(args.seed)
         keep = np.sort(rng.choice(len(paths), args.max_images, False))
         paths = [paths[i] for i in keep]
-    stats = compute_mean_std(paths, args.resize, args.bgr)
+    stats = compute_mean_std(paths, args.resize, args.bgr, args.center_crop)
     order = 'BGR (to_rgb=False)' if args.bgr else 'RGB (to_rgb=True)'
     print(f'{stats["num_images"]} images, {stats["num_pixels"]} pixels per '
           f'channel; 0-255 scale, channel order {order}')

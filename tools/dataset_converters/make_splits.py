@@ -20,6 +20,10 @@ Protocols:
                    labels, fold 9 test, 8 val, 0-7 train; --adp-level self:
                    per slide 70/20/10 of the images (seed 42). Images of a
                    slide land in several splits (ADP is only the source).
+    cnmc-reference C-NMC only: the DL4ALL reference code's one split, written
+                   to OUT/{train,val,test}.txt: per class 70/20/10 of the
+                   training folds' images (split-folders' ratio, seed 42):
+                   LEAKS patients, for reproduction only.
 Val is --val-ratio of each fold's non-test part, whole groups at a time.
 
 Example::
@@ -39,13 +43,13 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from dl4all_mm.datasets import ADPDataset, ALLIDB2Dataset, CNMC2019Dataset
-from dl4all_mm.datasets.adp_reference_splits import (ratio_split,
-                                                     reference_fold_split)
+from dl4all_mm.datasets.reference_split_files import (
+    write_adp_reference, write_cnmc_reference)
 from dl4all_mm.datasets.splits import (DOCS, IMG_EXTENSIONS, leaking_groups,
                                        make_folds, summarize_split)
 
 PROTOCOLS = ('patient-kfold', 'official', 'image-kfold', 'holdout',
-             'adp-reference')
+             'adp-reference', 'cnmc-reference')
 LEAK_WARNING = (
     'WARNING: image-kfold splits images, not patients: cells of one patient '
     'land in both train and test, which inflates test scores (leakage). It '
@@ -101,6 +105,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--protocol official exists only for --dataset cnmc')
     if args.protocol == 'adp-reference' and args.dataset != 'adp':
         parser.error('--protocol adp-reference exists only for --dataset adp')
+    if args.protocol == 'cnmc-reference' and args.dataset != 'cnmc':
+        parser.error('--protocol cnmc-reference exists only for --dataset '
+                     'cnmc')
     return args
 
 
@@ -184,7 +191,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Write the split files; returns the ``splits.json`` content."""
     args = parse_args(argv)
     if args.protocol == 'adp-reference':
-        return write_adp_reference(args)
+        return write_adp_reference(args.data_root, args.out_dir,
+                                   args.adp_level)
+    if args.protocol == 'cnmc-reference':
+        print(LEAK_WARNING.replace('image-kfold splits', 'cnmc-reference '
+                                   'splits'), file=sys.stderr)
+        return write_cnmc_reference(args.data_root, args.out_dir)
     if args.protocol == 'image-kfold':
         print(LEAK_WARNING, file=sys.stderr)
     records, classes = collect(args)
@@ -248,46 +260,6 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     with open(osp.join(args.out_dir, 'splits.json'), 'w') as f:
         json.dump(summary, f, indent=1)
     print(f'Wrote {len(folds)} folds to {args.out_dir}')
-    return summary
-
-
-def write_adp_reference(args: argparse.Namespace) -> dict:
-    """``--protocol adp-reference``: OUT/{train,val,test}.txt."""
-    level = args.adp_level if args.adp_level == 'self' else int(
-        args.adp_level)
-    dataset = ADPDataset(
-        data_root=args.data_root, level=level, serialize_data=False)
-    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    rels = [osp.relpath(info['img_path'], args.data_root) for info in infos]
-    if level == 'self':
-        by_slide: dict = {}
-        for rel, info in zip(rels, infos):
-            by_slide.setdefault(info['slide_id'], []).append(rel)
-        names = ratio_split(by_slide, seed=42)
-        index = {rel: i for i, rel in enumerate(rels)}
-        parts = {s: [index[r] for r in names[s]] for s in names}
-    else:
-        num = len(dataset.metainfo['classes'])
-        onehot = np.zeros((len(infos), num))
-        for i, info in enumerate(infos):
-            onehot[i, info['gt_label']] = 1
-        parts = reference_fold_split(onehot, n_folds=10)
-    slides = sorted({info['slide_id'] for info in infos})
-    label = {s: k for k, s in enumerate(slides)}
-    os.makedirs(args.out_dir, exist_ok=True)
-    summary = dict(dataset='adp', data_root=args.data_root,
-                   protocol='adp-reference', adp_level=args.adp_level,
-                   num_images=len(infos))
-    for split, idx in parts.items():
-        with open(osp.join(args.out_dir, f'{split}.txt'), 'w') as f:
-            f.writelines(f'{rels[i]} {label[infos[i]["slide_id"]]}\n'
-                         for i in idx)
-        summary[split] = len(idx)
-    with open(osp.join(args.out_dir, 'splits.json'), 'w') as f:
-        json.dump(summary, f, indent=1)
-    print(f'adp-reference (level {args.adp_level}): ' + ', '.join(
-        f'{s} {summary[s]}' for s in ('train', 'val', 'test')) +
-          f' images -> {args.out_dir}')
     return summary
 
 

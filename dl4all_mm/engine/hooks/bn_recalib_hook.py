@@ -43,6 +43,11 @@ class DomainBNRecalibHook(Hook):
             target).
         mode (str): ``'momentum'`` or ``'cumulative'``.
         seed (int): Seed of the batches drawn.
+        cycle (bool): When the domain holds fewer than ``num_batches``
+            full batches (per rank), cycle through it again (True, ours:
+            always ``num_batches`` batches) or stop after its last full
+            batch (False, the reference: ``pretrainBN`` stops at the
+            loader's ``StopIteration``, its last partial batch dropped).
     """
 
     priority = 'ABOVE_NORMAL'
@@ -53,7 +58,8 @@ class DomainBNRecalibHook(Hook):
                  num_batches: int = 101,
                  batch_size: Optional[int] = None,
                  mode: str = 'momentum',
-                 seed: int = 0) -> None:
+                 seed: int = 0,
+                 cycle: bool = True) -> None:
         if num_batches < 1:
             raise ValueError(f'DomainBNRecalibHook: num_batches must be >= '
                              f'1, got {num_batches}')
@@ -68,6 +74,7 @@ class DomainBNRecalibHook(Hook):
         self.batch_size = batch_size
         self.mode = mode
         self.seed = seed
+        self.cycle = cycle
 
     def after_train_epoch(self, runner) -> None:
         """Recalibrate when a validation follows or training ends."""
@@ -100,6 +107,9 @@ class DomainBNRecalibHook(Hook):
         # the domain if it is small), so the ranks' statistics are averaged
         # with equal weights and no rank sees a batch of one.
         needed = batch_size * self.num_batches
+        if not self.cycle:  # stop after the last full batch of every rank
+            per_rank = len(order) // world_size
+            needed = min(needed, per_rank // batch_size * batch_size)
         shard = [
             order[(rank + k * world_size) % len(order)]
             for k in range(needed)
@@ -128,7 +138,8 @@ class DomainBNRecalibHook(Hook):
                 bn.reset_running_stats()
                 bn.momentum = None  # cumulative moving average
         model.train()
-        for data in self._loader(runner):
+        loader = self._loader(runner)
+        for data in loader:
             data = model.data_preprocessor(data, False)
             model.extract_feat(data['inputs'])
         for bn, momentum in zip(bns, momenta):
@@ -138,7 +149,7 @@ class DomainBNRecalibHook(Hook):
         model.train(was_training)
         runner.logger.info(
             f'Re-estimated BatchNorm statistics of {len(bns)} layers on '
-            f'{self.num_batches} target batches ({self.mode}).')
+            f'{len(loader)} target batches ({self.mode}).')
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:

@@ -1,12 +1,14 @@
 """Class weights of each domain's loss from its training labels."""
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from mmengine.dist import broadcast_object_list, get_dist_info
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmpretrain.registry import HOOKS
+from mmpretrain.registry import DATASETS, HOOKS
+
+ExtraData = Union[str, dict, Sequence[Union[str, dict]]]
 
 
 def compute_class_weights(labels: Sequence, num_classes: int,
@@ -50,8 +52,11 @@ class DomainClassWeightHook(Hook):
     the number labelled ``c`` (for multi-label sources: the number with
     ``c`` among their labels), ``min_count`` = 10 as in the reference
     (``util/computeClassWeights.py``: counts below 10 are set to 10).
-    The reference counts the training *and validation* sets; this hook
-    counts the training set only, so no validation label shapes training.
+    The reference counts the training *and validation* sets
+    (``computeClassWeights``: ``N`` = train + val, ``n_c`` over both); by
+    default this hook counts the training set only, so no validation label
+    shapes training. ``extra_datasets`` restores the reference: the labels
+    of the given datasets are counted together with the training labels.
 
     The weights suit :class:`WeightedCrossEntropyLoss` (the reference's
     ``nn.CrossEntropyLoss(weight=w)``) and :class:`MultiLabelSoftMarginLoss`
@@ -64,18 +69,31 @@ class DomainClassWeightHook(Hook):
         domains (Sequence[str], optional): Domains to weight. Defaults to
             every domain of the model's head.
         min_count (int): Floor of the class counts. Defaults to 10.
+        extra_datasets (dict, optional): Domain -> datasets whose labels are
+            counted with that domain's training labels (the reference:
+            its validation split). Each is a dataset config (built with
+            mmpretrain's ``DATASETS``), or ``'val'``: the runner's
+            validation dataset (its part of that domain when it is an
+            :class:`InterleavedDatasetWrapper`); a list counts several.
+            Defaults to None (training labels only).
     """
 
     priority = 'NORMAL'
 
     def __init__(self,
                  domains: Optional[Sequence[str]] = None,
-                 min_count: int = 10) -> None:
+                 min_count: int = 10,
+                 extra_datasets: Optional[Dict[str, ExtraData]] = None
+                 ) -> None:
         if min_count < 1:
             raise ValueError(f'DomainClassWeightHook: min_count must be >= '
                              f'1, got {min_count}')
         self.domains = list(domains) if domains is not None else None
         self.min_count = min_count
+        self.extra_datasets = {
+            d: list(v) if isinstance(v, (list, tuple)) else [v]
+            for d, v in (extra_datasets or {}).items()
+        }
         self.class_weights: Dict[str, List[float]] = {}
 
     def before_train(self, runner) -> None:
@@ -93,6 +111,11 @@ class DomainClassWeightHook(Hook):
                             'InterleavedDatasetWrapper as the training '
                             f'dataset, got {type(dataset).__name__}')
         domains = self.domains or list(task_heads)
+        for d in self.extra_datasets:
+            if d not in domains:
+                raise KeyError(f'DomainClassWeightHook: extra_datasets has '
+                               f'domain {d!r}, which is not weighted '
+                               f'({domains})')
         for d in domains:
             if d not in task_heads or d not in datasets:
                 raise KeyError(
@@ -109,31 +132,63 @@ class DomainClassWeightHook(Hook):
         weights = [None]
         if get_dist_info()[0] == 0:
             weights = [{
-                d: self._domain_weights(d, datasets[d], task_heads[d])
+                d: self._domain_weights(
+                    d, [datasets[d]] + self._extra(runner, d), task_heads[d])
                 for d in domains
             }]
         broadcast_object_list(weights, src=0)
         self.class_weights = weights[0]
         for d, w in self.class_weights.items():
             task_heads[d].loss_module.class_weight = list(w)
+            counted = 'training + extra' if d in self.extra_datasets \
+                else 'training'
             runner.logger.info(
                 f'DomainClassWeightHook: {d} class weights (N / max(n_c, '
-                f'{self.min_count}), training labels): '
+                f'{self.min_count}), {counted} labels): '
                 + ', '.join(f'{x:.4g}' for x in w))
 
-    def _domain_weights(self, domain: str, dataset,
+    def _extra(self, runner, domain: str) -> list:
+        """The built ``extra_datasets`` of ``domain``."""
+        out = []
+        for item in self.extra_datasets.get(domain, []):
+            if item == 'val':
+                loader = getattr(runner, 'val_dataloader', None)
+                dataset = getattr(loader, 'dataset', None)
+                if dataset is None:
+                    raise ValueError(
+                        f"DomainClassWeightHook: extra_datasets[{domain!r}]"
+                        " = 'val' needs the runner's val_dataloader")
+                parts = getattr(dataset, 'datasets', None)
+                if isinstance(parts, dict):
+                    if domain not in parts:
+                        raise KeyError(
+                            f'DomainClassWeightHook: the validation dataset '
+                            f'has no domain {domain!r} ({list(parts)})')
+                    dataset = parts[domain]
+                out.append(dataset)
+            elif isinstance(item, dict):
+                out.append(DATASETS.build(item))
+            else:
+                raise TypeError(
+                    f'DomainClassWeightHook: extra_datasets[{domain!r}] '
+                    f"holds {item!r}; expected a dataset config or 'val'")
+        return out
+
+    def _domain_weights(self, domain: str, datasets: list,
                         head: torch.nn.Module) -> List[float]:
         num_classes = getattr(head, 'num_classes', None)
         if num_classes is None:
             raise TypeError(f'DomainClassWeightHook: the {domain!r} head '
                             f'{type(head).__name__} has no num_classes')
         labels = []
-        for i in range(len(dataset)):
-            label = dataset.get_data_info(i).get('gt_label')
-            if label is None:
-                raise ValueError(f'DomainClassWeightHook: {domain} sample {i}'
-                                 ' has no gt_label')
-            labels.append(label)
+        for dataset in datasets:
+            for i in range(len(dataset)):
+                label = dataset.get_data_info(i).get('gt_label')
+                if label is None:
+                    raise ValueError(f'DomainClassWeightHook: {domain} '
+                                     f'sample {i} of {type(dataset).__name__}'
+                                     ' has no gt_label')
+                labels.append(label)
         try:
             return compute_class_weights(labels, num_classes, self.min_count)
         except ValueError as err:

@@ -81,11 +81,14 @@ class BaseTrainStep:
 
     def update(self,
                loss: torch.Tensor,
-               only: Optional[Iterable[torch.nn.Parameter]] = None) -> None:
+               only: Optional[Iterable[torch.nn.Parameter]] = None,
+               zero: Iterable[torch.nn.Parameter] = ()) -> None:
         """``OptimWrapper.update_params`` that can restrict the step to
         ``only`` these parameters (and drops the gradients of
         :attr:`frozen`) without touching ``optim_wrapper.step``, which the
-        parameter schedulers wrap."""
+        parameter schedulers wrap. The parameters in ``zero`` take part in
+        the step with a zero gradient (momentum and weight decay move
+        them, as torch < 2.0's ``zero_grad()`` left it)."""
         optim_wrapper = self.optim_wrapper
         optim_wrapper.backward(optim_wrapper.scale_loss(loss))
         if not optim_wrapper.should_update():
@@ -98,6 +101,8 @@ class BaseTrainStep:
             drop = self.frozen
         for p in drop:
             p.grad = None
+        for p in zero:
+            p.grad = torch.zeros_like(p)
         optim_wrapper.step()
         optim_wrapper.zero_grad()
 

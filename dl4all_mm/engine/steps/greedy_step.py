@@ -104,8 +104,8 @@ class GreedyStep(BaseTrainStep):
         all_reduce(compared, op='mean')  # every rank takes the same decision
         compared = float(compared)
         kept = compared < self.best_loss
+        self._record_best_loss(compared, kept)
         if kept:
-            self.runner.message_hub.update_info(BEST_LOSS_KEY, compared)
             if getattr(head, 'grad_rescale', False):
                 head.set_domain_batch_sizes(sizes)
             self.update(loss * weight)
@@ -125,6 +125,13 @@ class GreedyStep(BaseTrainStep):
         log_vars['greedy_target_loss'] = torch.tensor(compared)
         log_vars['greedy_best_loss'] = torch.tensor(self.best_loss)
         return log_vars
+
+    def _record_best_loss(self, compared: float, kept: bool) -> None:
+        """``best_loss`` takes the compared loss of a *kept* iteration
+        only (``1c`` ``train_model_val``: the lowest kept loss of the run).
+        """
+        if kept:
+            self.runner.message_hub.update_info(BEST_LOSS_KEY, compared)
 
     def _same_batch(self, source: dict,
                     target: dict) -> Dict[str, torch.Tensor]:

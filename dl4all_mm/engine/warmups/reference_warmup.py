@@ -35,14 +35,29 @@ class ReferenceWarmup:
     Args:
         step (dict): The warm-up's training step. Defaults to
             ``dict(type='HeadWarmupStep')``.
+        idle_head (str, optional): The other domains' heads during a
+            domain's pass (set on ``step``, see :class:`HeadWarmupStep`):
+            ``'frozen'`` (not stepped, ours) or ``'reference'`` (once they
+            have had a gradient, stepped with a zero one: momentum and
+            weight decay move them, as in the authors' code under
+            torch < 2.0). Defaults to the step's own (``'frozen'``).
     """
 
     #: Whether a validation may follow a warm-up epoch.
     validate = False
 
-    def __init__(self, step: Optional[dict] = None) -> None:
+    def __init__(self,
+                 step: Optional[dict] = None,
+                 idle_head: Optional[str] = None) -> None:
         self.step: BaseTrainStep = TRAIN_STEPS.build(
             step or dict(type='HeadWarmupStep'))
+        if idle_head is not None:
+            if not hasattr(self.step, 'idle_head'):
+                raise TypeError(
+                    f'ReferenceWarmup: idle_head={idle_head!r} needs a step '
+                    'with an idle_head attribute (HeadWarmupStep), got '
+                    f'{type(self.step).__name__}')
+            self.step.idle_head = idle_head
         self.sampler: Optional[DomainPassBatchSampler] = None
         self._loader: Optional[DataLoader] = None
         self._converted: List[int] = []

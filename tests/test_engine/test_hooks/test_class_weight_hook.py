@@ -9,8 +9,8 @@ from mmpretrain.structures import DataSample, MultiTaskDataSample
 import dl4all_mm  # noqa: F401
 from dl4all_mm.engine.hooks import DomainClassWeightHook
 from dl4all_mm.engine.hooks.class_weight_hook import compute_class_weights
-from tests.test_reliability.tiny_runner import (model_cfg, runner_cfg,
-                                                write_images)
+from tests.test_reliability.tiny_runner import (dataset_cfg, model_cfg,
+                                                runner_cfg, write_images)
 
 MODULE = 'dl4all_mm.engine.hooks.class_weight_hook'
 
@@ -55,12 +55,14 @@ class TestDomainClassWeightHook(TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def runner(self, hook, target_loss='WeightedCrossEntropyLoss'):
+    def runner(self, hook, target_loss='WeightedCrossEntropyLoss',
+               val=False):
         model = model_cfg()
         model['head']['task_heads']['target']['loss'] = dict(
             type=target_loss)
         cfg = runner_cfg(f'{self.tmp.name}/work', self.tmp.name,
-                         max_epochs=1, custom_hooks=[hook], model=model)
+                         max_epochs=1, custom_hooks=[hook], model=model,
+                         val=val)
         return Runner(**cfg)
 
     def test_sets_reference_weights_from_training_labels(self):
@@ -77,6 +79,36 @@ class TestDomainClassWeightHook(TestCase):
         logged = ' '.join(str(c.args[0]) for c in info.call_args_list)
         self.assertIn('target class weights', logged)
         self.assertIn('1.25, 5', logged)
+
+    def test_train_plus_val_as_the_reference(self):
+        """``extra_datasets``: the reference's ``computeClassWeights``
+        counts train + val: ``w_c = (N_tr + N_val) / max(n_c^tr + n_c^val,
+        floor)``."""
+        root = self.tmp.name
+        # val: target 6 images (labels 0,1,0,1,0,1), source 5 (0,1,2,0,1)
+        write_images(root, {'target': (6, 2), 'source': (5, 3)}, seed=1,
+                     split='val')
+        hook = DomainClassWeightHook(min_count=1, extra_datasets=dict(
+            target='val', source=[dataset_cfg(root, 'source', 'val')]))
+        runner = self.runner(hook, val=True)
+        runner.train()
+        heads = runner.model.head.task_heads
+        # target: train 8 x 0, 2 x 1; val 3 x 0, 3 x 1 -> N 16, n 11, 5
+        self.assertEqual(heads['target'].loss_module.class_weight,
+                         [16 / 11, 16 / 5])
+        # source: train 4 of each class; val 2, 2, 1 -> N 17, n 6, 6, 5
+        self.assertEqual(heads['source'].loss_module.class_weight,
+                         [17 / 6, 17 / 6, 17 / 5])
+        self.assertEqual(hook.class_weights['target'], compute_class_weights(
+            [0] * 8 + [1] * 2 + [0, 1] * 3, 2, min_count=1))
+        with self.assertRaisesRegex(KeyError, "extra_datasets has domain "
+                                    "'source'"):
+            self.runner(DomainClassWeightHook(
+                domains=['target'], extra_datasets=dict(source='val')),
+                val=True).train()
+        with self.assertRaisesRegex(TypeError, "holds 'test'"):
+            self.runner(DomainClassWeightHook(
+                extra_datasets=dict(target='test')), val=True).train()
 
     def test_weights_change_the_loss(self):
         hook = DomainClassWeightHook(domains=['target'])

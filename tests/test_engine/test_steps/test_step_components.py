@@ -128,3 +128,25 @@ def test_frozen_warmup_sets_and_clears_the_steps_frozen_params():
         backbone = len(list(runner.model.backbone.parameters()))
         assert seen == [backbone] * 5 + [None] * 5
         assert loop.step.frozen is None
+
+
+def test_reference_options_are_checked_and_named():
+    """The options restoring the authors' idle warm-up head and
+    per-iteration BatchNorm refresh (parity: tests/test_parity)."""
+    warmup = WARMUPS.build(dict(type='ReferenceWarmup',
+                                idle_head='reference'))
+    assert warmup.step.idle_head == 'reference'
+    assert WARMUPS.build(dict(type='ReferenceWarmup')).step.idle_head == \
+        'frozen'
+    with pytest.raises(ValueError, match="idle_head='torch'"):
+        WARMUPS.build(dict(type='ReferenceWarmup', idle_head='torch'))
+    with pytest.raises(TypeError, match='needs a step with an idle_head'):
+        WARMUPS.build(dict(type='ReferenceWarmup', idle_head='reference',
+                           step=dict(type='JointStep')))
+    with tempfile.TemporaryDirectory() as tmp:
+        loop = _runner(tmp, step=dict(type='JointStep',
+                                      refresh_bn='target')).train_loop
+        assert loop.step.refresh_bn_domain == 'target'
+        with pytest.raises(KeyError, match="refresh_bn='tgt'"):
+            _runner(tmp, step=dict(type='JointStep',
+                                   refresh_bn='tgt')).train_loop
