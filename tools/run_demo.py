@@ -22,7 +22,7 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import dl4all_mm  # noqa: E402,F401
@@ -149,14 +149,14 @@ def run_method(name: str, config: str, options: Optional[dict],
     train = cfg.copy()
     # distinct names: two runners (logger, visualizer) in one process
     train.experiment_name = f'{name}_train_{stamp}'
-    Runner.from_cfg(train).train()
+    RUNNERS.build(train).train()  # the config's runner_type
     train_s = time.time() - start
 
     checkpoint = best_checkpoint(run_dir)
     test_start = time.time()
     tcfg = test_cfg(cfg, checkpoint)
     tcfg.experiment_name = f'{name}_test_{stamp}'
-    tester = Runner.from_cfg(tcfg)
+    tester = RUNNERS.build(tcfg)
     metrics = tester.test()
     test_s = time.time() - test_start
 
