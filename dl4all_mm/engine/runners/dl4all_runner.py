@@ -55,8 +55,8 @@ class DL4ALLRunner(Runner):
       :class:`~dl4all_mm.compat.EmptyDatasetError` naming its files;
     - parameter schedulers that would begin at or after the end of training
       are dropped with a warning before they are built, and the train
-      loop's warm-up checks the others
-      (:func:`~dl4all_mm.engine.loops.scheduler_checks.prepare_param_schedulers`).
+      loop's warm-up checks the others (``prepare_param_schedulers`` in
+      :mod:`~dl4all_mm.engine.loops.scheduler_checks`).
 
     Args: those of ``mmengine.runner.Runner``.
     """
