@@ -459,7 +459,8 @@ class TestDemoConfigShortRuns(TestCase):
         cfg.work_dir = self.tmp.name
         cfg.experiment_name = f'demo_{uuid.uuid4().hex[:8]}'
         cfg.log_level = 'WARNING'
-        return Runner.from_cfg(cfg)
+        from mmengine.registry import RUNNERS
+        return RUNNERS.build(cfg)  # as tools/train.py: its runner_type
 
     def test_no_warmup_one_epoch_runs(self):
         runner = self._runner(**{'train_cfg.warmup_epochs': 0,
