@@ -14,6 +14,7 @@ import os.path as osp
 import runpy
 import sys
 import tempfile
+import warnings
 
 import pytest
 import torch
@@ -203,6 +204,34 @@ def test_config_trains_two_iterations(path, data_root, tmp_path):
             heads[domain].num_classes, (domain, dataset.metainfo['classes'])
 
 
+#: train_cfg.warmup of each config that does not use ReferenceWarmup.
+FROZEN_WARMUP = ('dl4all_resnet18_demo_pbc2bccd.py', )
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_step_and_warmup_components(path):
+    """Every config names its step and warm-up as components (no old flag
+    left, which a `step` or `warmup` would make the loop ignore), and they
+    resolve as the file name says."""
+    from dl4all_mm.engine.loops.train_cfg_aliases import (step_cfg,
+                                                          warmup_cfg)
+    name = osp.basename(path)
+    loop = load_config(name).train_cfg
+    old = {'strategy', 'greedy_rule', 'source_domain', 'target_domain',
+           'warmup_mode', 'frozen'}
+    assert not old & set(loop), (name, sorted(old & set(loop)))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # no flag ignored
+        step = step_cfg(loop.get('step'), ['source', 'target'])
+        warmup = warmup_cfg(loop.get('warmup'))
+    expected = dict(type='GreedyStep', rule='reference') \
+        if 'greedy' in name else dict(type='JointStep')
+    assert step == expected, (name, step)
+    assert warmup == dict(type='FrozenBackboneWarmup' if name in
+                          FROZEN_WARMUP else 'ReferenceWarmup'), (name,
+                                                                   warmup)
+
+
 @pytest.mark.parametrize('variant', ['regular', 'self', 'greedy'])
 @pytest.mark.parametrize('backbone', ['resnet18', 'vit-b16-384'])
 def test_paper_variants(variant, backbone):
@@ -235,8 +264,11 @@ def test_paper_variants(variant, backbone):
         assert heads.source.loss.type == 'MultiLabelSoftMarginLoss'
     # the reference's loop, warm-up, class weights and BatchNorm refresh
     loop = cfg.train_cfg
-    assert (loop.strategy, loop.greedy_rule, loop.warmup_mode) == (
-        {'greedy': 'greedy'}.get(variant, 'joint'), 'reference', 'reference')
+    assert loop.get('step', dict(type='JointStep')) == (
+        dict(type='GreedyStep', rule='reference') if variant == 'greedy'
+        else dict(type='JointStep'))
+    assert loop.get('warmup', dict(type='ReferenceWarmup')) == dict(
+        type='ReferenceWarmup')
     assert (loop.warmup_epochs, loop.max_epochs) == (1, 101)
     hooks = {h.type: h for h in cfg.custom_hooks}
     assert 'DomainClassWeightHook' in hooks

@@ -9,7 +9,7 @@
 #   when ADP is larger, down when smaller);
 # - each step tries the source batch and keeps that step when the target
 #   loss is the lowest of the run so far (then also steps on the target),
-#   else undoes it and steps on the target alone (greedy_rule='reference';
+#   else undoes it and steps on the target alone (rule='reference';
 #   'same_batch' is our variant, docs/method.md).
 _base_ = './dl4all-regular_resnet18_in1k-pre_adp2cnmc.py'
 
@@ -22,4 +22,4 @@ train_dataloader = dict(
                 # folds 0-7 of the reference's 10 level-1 folds
                 ann_file='splits/reference_level1/train.txt'))))
 model = dict(head=dict(task_heads=dict(source=dict(num_classes=9))))
-train_cfg = dict(strategy='greedy')
+train_cfg = dict(step=dict(type='GreedyStep', rule='reference'))

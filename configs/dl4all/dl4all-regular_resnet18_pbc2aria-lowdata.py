@@ -20,4 +20,4 @@ model = dict(
     head=dict(
         task_heads=dict(
             source=dict(num_classes=8), target=dict(num_classes=2))))
-train_cfg = dict(strategy='joint')
+train_cfg = dict(step=dict(type='JointStep'))

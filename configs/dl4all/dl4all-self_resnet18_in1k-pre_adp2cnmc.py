@@ -14,7 +14,7 @@
 #   (heads x5), momentum 0.9, weight decay 5e-4, 100 epochs;
 # - before each validation, BatchNorm statistics refreshed by 101 target
 #   training batches of 8 (momentum update, no reset).
-# Our refinements, off here: train_cfg.warmup_mode='frozen_backbone'
+# Our refinements, off here: train_cfg.warmup=dict(type='FrozenBackboneWarmup')
 # (a paired epoch with the backbone frozen), DomainBNRecalibHook
 # mode='cumulative'. Knowing deviations: patient-wise splits, model selection
 # on the validation balanced accuracy (the reference: accuracy), ImageNet

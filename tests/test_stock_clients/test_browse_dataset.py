@@ -36,6 +36,12 @@ class TestStockBrowseDataset(unittest.TestCase):
 class TestWrapperPipeline(unittest.TestCase):
     """The ``pipeline`` attribute that the tool reads and replaces."""
 
+    def setUp(self):
+        # the tool's config sets default_scope='mmpretrain'; alone, this
+        # test must too (no earlier test leaves a default scope behind)
+        from mmengine.registry import DefaultScope
+        self.enterContext(DefaultScope.overwrite_default_scope('mmpretrain'))
+
     def test_get_and_set(self):
         from mmengine.dataset import Compose
         from mmpretrain.registry import DATASETS

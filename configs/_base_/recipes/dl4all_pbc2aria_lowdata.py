@@ -47,7 +47,7 @@ param_scheduler = [
 train_cfg = dict(
     max_epochs=epochs,
     val_interval=val_every,
-    warmup_mode='reference',
+    warmup=dict(_delete_=True, type='ReferenceWarmup'),
     warmup_epochs=1)
 default_hooks = dict(
     checkpoint=dict(

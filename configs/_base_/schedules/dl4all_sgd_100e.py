@@ -15,18 +15,20 @@ optim_wrapper = dict(
 
 param_scheduler = []  # constant learning rates, as in the paper
 
-# strategy: 'joint' (Regular, Self) or 'greedy'. greedy_rule='reference':
-# keep the source step when the target loss beats the lowest target loss of
-# the run, else undo it and step on the target ('same_batch': our rule,
-# compares the target loss before and after the source step on one batch).
-# warmup_mode='reference': one pass over each training set updating only
-# that domain's head (lr 1e-3), no validation, then a fresh optimizer
-# ('frozen_backbone': our paired epoch with the backbone frozen).
+# train_cfg.step: dict(type='JointStep') (Regular, Self; the default) or
+# dict(type='GreedyStep', rule='reference'): keep the source step when the
+# target loss beats the lowest target loss of the run, else undo it and step
+# on the target (rule='same_batch': our rule, compares the target loss
+# before and after the source step on one batch).
+# train_cfg.warmup: dict(type='ReferenceWarmup') (the default): one pass
+# over each training set updating only that domain's head (lr 1e-3), no
+# validation, then a fresh optimizer (FrozenBackboneWarmup: our paired epoch
+# with the backbone frozen).
+# Neither is set here, so that a config on this file may still use the old
+# flags (strategy=, greedy_rule=, warmup_mode=): given `step` or `warmup`,
+# the loop ignores the old flags of that part (with a warning).
 train_cfg = dict(
     type='DomainTrainLoop',
-    strategy='joint',
-    greedy_rule='reference',
-    warmup_mode='reference',
     warmup_epochs=1,
     max_epochs=101,
     val_interval=1)

@@ -11,4 +11,4 @@ param_scheduler = [
          convert_to_iter_based=True)
 ]
 # Our warm-up: one paired epoch, backbone frozen.
-train_cfg = dict(warmup_mode='frozen_backbone', warmup_epochs=1)
+train_cfg = dict(warmup=dict(type='FrozenBackboneWarmup'), warmup_epochs=1)

@@ -8,7 +8,7 @@ from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
 
 from dl4all_mm.registry import TRAIN_STEPS, WARMUPS
-from .scheduler_checks import drop_idle_schedulers
+from .scheduler_checks import check_param_schedulers
 from .train_cfg_aliases import step_cfg, warmup_cfg
 
 
@@ -30,9 +30,10 @@ class DomainTrainLoop(EpochBasedTrainLoop):
     length, and ``max_iters`` is their exact sum, so the ETA,
     iteration-based checkpoints and schedulers are exact and a resume from
     a mid-epoch checkpoint skips the batches already trained (the samplers
-    do not load them). Parameter schedulers that would begin at or after
-    the end of training are dropped with a warning
-    (:func:`drop_idle_schedulers`).
+    do not load them). ``DL4ALLRunner`` drops parameter schedulers that
+    would begin at or after the end of training, with a warning, when it
+    builds them; with another runner they are an error
+    (:mod:`~dl4all_mm.engine.loops.scheduler_checks`).
 
     Args:
         runner (Runner): The runner.
@@ -87,10 +88,8 @@ class DomainTrainLoop(EpochBasedTrainLoop):
         if self.warmup is not None:
             self.warmup.setup(self)
         self._max_iters = self.epoch_start(self._max_epochs)
-        self.runner.param_schedulers, kept = drop_idle_schedulers(
-            self.runner.param_schedulers, self._max_epochs, self._max_iters)
-        if self.warmup is not None:
-            self.warmup.check_schedulers(self, kept)
+        if not getattr(runner, 'prepares_param_schedulers', False):
+            check_param_schedulers(self)
 
     @property
     def module(self) -> torch.nn.Module:

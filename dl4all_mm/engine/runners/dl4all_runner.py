@@ -7,11 +7,12 @@ from typing import Any, Dict, Optional, Union
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 from mmpretrain.registry import RUNNERS
 from torch.utils.data import DataLoader
 
 from dl4all_mm import compat
+from dl4all_mm.engine.loops.scheduler_checks import prepare_param_schedulers
 from .checkpoint_loader import register_safe_loader
 
 
@@ -40,7 +41,7 @@ def check_writable_dir(path: str, what: str = 'work_dir') -> None:
 
 @RUNNERS.register_module()
 class DL4ALLRunner(Runner):
-    """mmengine's ``Runner`` with three additions, all opt-in through
+    """mmengine's ``Runner`` with four additions, all opt-in through
     ``runner_type='mmpretrain.DL4ALLRunner'`` (on in ``default_runtime.py``):
 
     - an unwritable ``work_dir`` raises :class:`WorkDirError` before
@@ -51,10 +52,18 @@ class DL4ALLRunner(Runner):
     - checkpoints load through the trust policy of
       :mod:`~dl4all_mm.engine.runners.checkpoint_loader` (registered when
       the runner is built), and an empty dataset raises
-      :class:`~dl4all_mm.compat.EmptyDatasetError` naming its files.
+      :class:`~dl4all_mm.compat.EmptyDatasetError` naming its files;
+    - parameter schedulers that would begin at or after the end of training
+      are dropped with a warning before they are built, and the train
+      loop's warm-up checks the others (``prepare_param_schedulers`` in
+      :mod:`~dl4all_mm.engine.loops.scheduler_checks`).
 
     Args: those of ``mmengine.runner.Runner``.
     """
+
+    #: Tells ``DomainTrainLoop`` that :meth:`build_param_scheduler` runs the
+    #: scheduler checks (another runner gets them from the loop, read-only).
+    prepares_param_schedulers = True
 
     def __init__(self, model: Any, work_dir: str, *args, **kwargs) -> None:
         check_writable_dir(osp.abspath(work_dir))
@@ -78,6 +87,13 @@ class DL4ALLRunner(Runner):
                 world_size=int(os.environ['WORLD_SIZE']),
                 **kwargs)
         super().setup_env(env_cfg)
+
+    def build_param_scheduler(self, scheduler: Any) -> Any:
+        """Drop idle schedulers and check the others against the train
+        loop (once it is built), then build them as mmengine does."""
+        if isinstance(self._train_loop, BaseLoop):
+            scheduler = prepare_param_schedulers(self, scheduler)
+        return super().build_param_scheduler(scheduler)
 
     @staticmethod
     def build_dataloader(dataloader: Union[DataLoader, Dict],

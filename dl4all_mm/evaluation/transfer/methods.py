@@ -58,16 +58,27 @@ METHODS = {
         'the source step if the loss on the same target batch went down '
         '(dropout-controlled comparison), else undo and step on the target'),
 }
-#: DomainTrainLoop options of each DL4ALL method; everything else (data,
-#: recipe, hooks) is shared, so two DL4ALL methods differ only here.
+#: DomainTrainLoop options of each DL4ALL method (``train_cfg`` keys,
+#: dotted); everything else (data, recipe, hooks) is shared, so two DL4ALL
+#: methods differ only here.
 DL4ALL_LOOPS: Dict[str, dict] = {
-    'dl4all-joint': dict(strategy='joint', warmup_mode='reference'),
-    'dl4all-greedy': dict(strategy='greedy', greedy_rule='reference',
-                          warmup_mode='reference'),
-    'dl4all-greedy-samebatch': dict(strategy='greedy',
-                                    greedy_rule='same_batch',
-                                    warmup_mode='reference'),
+    'dl4all-joint': {'step.type': 'JointStep',
+                     'warmup.type': 'ReferenceWarmup'},
+    'dl4all-greedy': {'step.type': 'GreedyStep', 'step.rule': 'reference',
+                      'warmup.type': 'ReferenceWarmup'},
+    'dl4all-greedy-samebatch': {'step.type': 'GreedyStep',
+                                'step.rule': 'same_batch',
+                                'warmup.type': 'ReferenceWarmup'},
 }
+
+
+def _leaf(cfg: dict, dotted: str):
+    """``cfg[a][b]`` for ``dotted='a.b'``; None where a key is missing."""
+    for key in dotted.split('.'):
+        cfg = cfg.get(key) if isinstance(cfg, dict) else None
+    return cfg
+
+
 #: The data layout of each stage (keys of ``protocol_data.LAYOUTS``).
 STAGE_KINDS = {
     'target-only': ('single', ),
@@ -101,8 +112,8 @@ SINGLE = {
 
 
 def _dl4all_config(method: str) -> str:
-    strategy = DL4ALL_LOOPS[method]['strategy']
-    return _config('greedy' if strategy == 'greedy' else 'dl4all')
+    step = DL4ALL_LOOPS[method]['step.type']
+    return _config('greedy' if step == 'GreedyStep' else 'dl4all')
 
 
 def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
@@ -195,7 +206,7 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     opts = dl4all_options(config, iters, recipe, n_train)
     train_cfg = dl4all_train_cfg(config)
     opts.update({f'train_cfg.{k}': v for k, v in DL4ALL_LOOPS[method].items()
-                 if train_cfg.get(k) != v})
+                 if _leaf(train_cfg, k) != v})
     heads = [f'model.head.task_heads.{d}.in_channels'
              for d in ('source', 'target')]
     norms = [f'model.data_preprocessor.domain_norm.{d}'

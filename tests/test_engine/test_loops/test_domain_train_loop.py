@@ -10,17 +10,18 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import dl4all_mm  # noqa: F401
+from dl4all_mm.engine.runners import DL4ALLRunner
 from tests.test_reliability.tiny_runner import runner_cfg, write_images
 
 
-def make_runner(tmp, **overrides):
+def make_runner(tmp, runner_cls=Runner, **overrides):
     write_images(tmp)
     overrides.setdefault('max_epochs', 1)
     cfg = runner_cfg(f'{tmp}/work', tmp, **overrides)
     cfg['default_hooks']['checkpoint'] = dict(
         type='CheckpointHook', interval=100)
     cfg['randomness'] = dict(seed=0)
-    return Runner(**cfg)
+    return runner_cls(**cfg)
 
 
 def params(module):
@@ -340,27 +341,50 @@ class TestWarmupAndSchedulers(TestCase):
                 self.assertFalse(changed, f'{name} moved during warm-up')
 
     def test_scheduler_beginning_after_the_end_is_dropped(self):
+        scheds = [dict(type='CosineAnnealingLR', by_epoch=True, begin=1,
+                       convert_to_iter_based=True)]
         runner = make_runner(
-            self.tmp.name,
+            self.tmp.name, DL4ALLRunner,
             train_cfg=dict(type='DomainTrainLoop', max_epochs=1),
-            param_scheduler=[
-                dict(type='CosineAnnealingLR', by_epoch=True, begin=1,
-                     convert_to_iter_based=True)
-            ])
+            param_scheduler=copy.deepcopy(scheds))
+        runner.train_loop  # the loop leaves the runner's schedulers alone
+        self.assertEqual(runner.param_schedulers, scheds)
         with self.assertWarnsRegex(UserWarning, r'begins at epoch 1.*'
                                    r'max_epochs=1.*dropped'):
             runner.train()
         self.assertEqual(runner.iter, 5)
+        self.assertEqual(runner.param_schedulers, [])
 
-    def test_converted_scheduler_shifted_past_reference_warmup(self):
+    def test_idle_scheduler_with_another_runner_is_an_error(self):
         runner = make_runner(
             self.tmp.name,
+            train_cfg=dict(type='DomainTrainLoop', max_epochs=1),
+            param_scheduler=[
+                dict(type='CosineAnnealingLR', by_epoch=True, begin=1)
+            ])
+        with self.assertRaisesRegex(
+                ValueError, r'param_scheduler\[0\] \(CosineAnnealingLR\) '
+                r'begins at epoch 1.*max_epochs=1.*never act; set '
+                r"runner_type='mmpretrain.DL4ALLRunner'"):
+            runner.train_loop
+
+    def test_converted_scheduler_shifted_past_reference_warmup(self):
+        for runner_cls in (Runner, DL4ALLRunner):
+            with self.subTest(runner=runner_cls.__name__):
+                self._converted_scheduler_shifted(runner_cls)
+                self.tmp.cleanup()
+                self.tmp = tempfile.TemporaryDirectory()
+
+    def _converted_scheduler_shifted(self, runner_cls):
+        runner = make_runner(
+            self.tmp.name, runner_cls,
             train_cfg=dict(type='DomainTrainLoop', max_epochs=3,
                            warmup_epochs=1),
-            param_scheduler=[
+            # DL4ALLRunner drops the first: the shift finds the second
+            param_scheduler=([dict(type='ConstantLR', by_epoch=True, begin=3)]
+                             if runner_cls is DL4ALLRunner else []) + [
                 dict(type='CosineAnnealingLR', by_epoch=True, begin=1,
-                     eta_min=0.0, convert_to_iter_based=True)
-            ])
+                     eta_min=0.0, convert_to_iter_based=True)])
         lrs = []
 
         class Lr(Hook):
@@ -369,7 +393,10 @@ class TestWarmupAndSchedulers(TestCase):
                 lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
 
         runner.register_hook(Lr())
-        runner.train()
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            runner.train()
+        self.assertEqual(len(runner.param_schedulers), 1)
         sched = runner.param_schedulers[0]
         # warm-up: 11 iterations, then 2 epochs of 5
         self.assertEqual((sched.begin, sched.end), (11, 21))
@@ -432,7 +459,8 @@ class TestDemoConfigShortRuns(TestCase):
         cfg.work_dir = self.tmp.name
         cfg.experiment_name = f'demo_{uuid.uuid4().hex[:8]}'
         cfg.log_level = 'WARNING'
-        return Runner.from_cfg(cfg)
+        from mmengine.registry import RUNNERS
+        return RUNNERS.build(cfg)  # as tools/train.py: its runner_type
 
     def test_no_warmup_one_epoch_runs(self):
         runner = self._runner(**{'train_cfg.warmup_epochs': 0,

@@ -80,3 +80,40 @@ def test_default_runtime_selects_it(tmp_path):
              work_dir=str(tmp_path)))
     runner = RUNNERS.build(cfg)
     assert type(runner) is DL4ALLRunner
+
+
+def test_build_param_scheduler_drops_idle_ones(tmp_path):
+    """Idle scheduler configs are dropped (with the warning) where mmengine
+    builds them, the loop leaves the configs alone, built schedulers (a
+    resume) pass unchanged, and without a built loop mmengine decides."""
+    from mmengine.optim import _ParamScheduler
+
+    from tests.test_reliability.tiny_runner import runner_cfg, write_images
+    write_images(str(tmp_path))
+    cfg = runner_cfg(str(tmp_path / 'work'), str(tmp_path), max_epochs=2)
+    scheds = [dict(type='ConstantLR', by_epoch=True, begin=2),
+              dict(type='LinearLR', by_epoch=False, begin=0, end=3),
+              dict(type='StepLR', by_epoch=False, begin=10, step_size=1)]
+    runner = DL4ALLRunner(**cfg, param_scheduler=[dict(s) for s in scheds])
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    # the loop is not built yet: mmengine builds as it is (no default end)
+    unbuilt = runner.build_param_scheduler([dict(scheds[1])])
+    assert isinstance(unbuilt[0], _ParamScheduler)
+    loop = runner.train_loop
+    assert runner.param_schedulers == scheds
+    assert loop.max_iters == 10
+    with pytest.warns(UserWarning) as rec:
+        built = runner.build_param_scheduler(runner.param_schedulers)
+    messages = [str(w.message) for w in rec
+                if 'never act' in str(w.message)]
+    assert len(messages) == 2
+    assert 'param_scheduler[0] (ConstantLR) begins at epoch 2' in \
+        messages[0] and messages[0].endswith('is dropped')
+    assert 'param_scheduler[2] (StepLR) begins at iteration 10' in \
+        messages[1]
+    assert [type(s).__name__ for s in built] == ['LinearLR']
+    assert runner.build_param_scheduler(built) == built
+    with pytest.raises(ValueError, match=r'end=1 must be larger than '
+                       r'begin=1'):
+        runner.build_param_scheduler(
+            [dict(type='LinearLR', by_epoch=True, begin=1, end=1)])

@@ -131,13 +131,16 @@ class TestRecipes(unittest.TestCase):
                       'dl4all-greedy-samebatch')
         }
         joint = cfgs['dl4all-joint']
-        self.assertEqual(joint.train_cfg.strategy, 'joint')
-        self.assertEqual(joint.train_cfg.warmup_mode, 'reference')
-        self.assertEqual(cfgs['dl4all-greedy'].train_cfg.greedy_rule,
-                         'reference')
-        self.assertEqual(
-            cfgs['dl4all-greedy-samebatch'].train_cfg.greedy_rule,
-            'same_batch')
+        self.assertEqual(joint.train_cfg.step, dict(type='JointStep'))
+        self.assertEqual(joint.train_cfg.warmup,
+                         dict(type='ReferenceWarmup'))
+        self.assertEqual(cfgs['dl4all-greedy'].train_cfg.step,
+                         dict(type='GreedyStep', rule='reference'))
+        self.assertEqual(cfgs['dl4all-greedy-samebatch'].train_cfg.step,
+                         dict(type='GreedyStep', rule='same_batch'))
+        for cfg in cfgs.values():  # no old flag left to be ignored
+            self.assertFalse({'strategy', 'greedy_rule', 'warmup_mode'}
+                             & set(cfg.train_cfg))
         # class weights from the training labels (both heads, torch's
         # weighted mean), BN re-estimated with momentum on target batches
         # of 8, at most one pass over the 240 training images (30 batches)
@@ -162,7 +165,7 @@ class TestRecipes(unittest.TestCase):
         for name in cfgs:
             opts = tm.stages(name, 1200, 'resnet18', tm.recipe_of(name),
                              [3.0, 0.6], 240)[0]['cfg_options']
-            extra = {'train_cfg.greedy_rule'} if 'samebatch' in name else \
+            extra = {'train_cfg.step.rule'} if 'samebatch' in name else \
                 set()
             self.assertEqual(set(opts), {
                 'train_dataloader.batch_sampler.epoch_length',
