@@ -89,6 +89,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    'and list the runs; train nothing')
     p.add_argument('--no-progress', action='store_true')
     p.add_argument('--work-dir', required=True)
+    p.add_argument('--overwrite', action='store_true', help='replace a '
+                   'work folder that holds another task (other inputs, '
+                   'options or split); its finished runs train again')
+    p.add_argument('--allow-source-overlap', choices=('drop',),
+                   help='"drop": leave out the source images whose content '
+                   'is also a target validation/test image (default: '
+                   'refuse, naming them)')
     return p.parse_args(argv)
 
 
@@ -129,7 +136,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             source_labels=args.source_labels,
             sizes=parse_sizes(args.target_sizes),
             split=[v / sum(split) for v in split] if split else split,
-            source_limit=args.source_limit, img_size=args.img_size)
+            source_limit=args.source_limit, img_size=args.img_size,
+            source_overlap=args.allow_source_overlap or 'refuse')
         opts = CompareOptions(
             methods=args.methods.split(','),
             seeds=_numbers(args.seeds, '--seeds'), iters=args.iters,
@@ -138,6 +146,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             recipe=_recipe(args.recipe),
             lr_search=_numbers(args.lr_search or '', '--lr-search', float),
             run_timeout=args.run_timeout, progress=not args.no_progress,
+            overwrite=args.overwrite,
             command='python tools/compare_transfer.py ' + shlex.join(argv))
         # launcher: bad options exit 2 (LaunchError is a ValueError)
         from dl4all_mm.evaluation.launchers.cli import build_launcher
