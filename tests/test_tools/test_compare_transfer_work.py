@@ -8,6 +8,7 @@ import os.path as osp
 import shutil
 import tempfile
 import unittest
+from unittest import mock
 
 import cv2
 
@@ -49,8 +50,12 @@ class WorkCase(unittest.TestCase):
                 '--no-progress', *extra]
 
     def assert_refused(self, argv, *needles) -> str:
-        """Exit 2, each needle in the message, work folder untouched."""
-        code, out, err = _run(argv)
+        """Exit 2, each needle in the message, work folder untouched,
+        nothing trained."""
+        with mock.patch('dl4all_mm.evaluation.transfer.compare.'
+                        'execute_protocol') as train:
+            code, out, err = _run(argv)
+        train.assert_not_called()
         self.assertEqual(code, 2, out + err)
         self.assertNotIn('Traceback', err)
         for needle in needles:
@@ -154,8 +159,9 @@ class TestResume(unittest.TestCase):
 
     def test_adding_a_size_retrains_nothing_finished(self):
         with tempfile.TemporaryDirectory() as tmp:
+            tmp = osp.join(tmp, 'My Data')  # spaces work end to end
             paths = make_task(tmp)
-            work = osp.join(tmp, 'work')
+            work = osp.join(tmp, 'work dir')
             argv = ['--source', paths['source'], '--target',
                     paths['target'], '--class-map', CLASS_MAP,
                     '--group-regex', r'/(P\d+)_', '--target-sizes', '8',

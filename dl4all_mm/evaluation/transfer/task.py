@@ -9,8 +9,9 @@ from dl4all_mm.datasets.group_split import (balanced_source, group_ids,
                                             nested_subsets, split_groups)
 from dl4all_mm.engine.hooks.class_weight_hook import compute_class_weights
 from .data_options import TaskData
-from .image_set import (ImageSet, InputError, apply_class_map, check_images,
-                        parse_class_map, read_image_set, self_labels)
+from .image_set import (ImageSet, InputError, apply_class_map,
+                        check_classes, check_images, parse_class_map,
+                        read_image_set, self_labels)
 from .stats import mean_std
 from .task_checks import check_source, check_target
 from .work_data import write_atomically
@@ -81,6 +82,7 @@ def _source(inputs: TaskInputs) -> ImageSet:
     elif mode != 'folders':
         raise InputError(f'--source-labels {mode!r}: expected "folders" or '
                          '"self:REGEX"')
+    check_classes(source, '--source')
     return source.subset(balanced_source(source.indices(),
                                          inputs.source_limit, SPLIT_SEED))
 
@@ -90,6 +92,7 @@ def _target_splits(inputs: TaskInputs, target: ImageSet,
                    summary: List[str]) -> Dict[str, ImageSet]:
     mapping = parse_class_map(inputs.class_map)
     target = apply_class_map(target, mapping, '--target')
+    check_classes(target, '--target')
     groups = group_ids(target.paths, inputs.group_regex)
     wanted = 2 if inputs.target_test else 3
     if inputs.group_regex and len(set(groups)) < wanted:
@@ -194,7 +197,8 @@ def plan_task(inputs: TaskInputs, out_dir: str,
     train = splits['train']
     sizes = sorted({len(train) if s == 'all' else int(s)
                     for s in inputs.sizes})
-    subsets = nested_subsets(train.indices(), sizes, SPLIT_SEED)
+    subsets = nested_subsets(train.indices(), sizes, SPLIT_SEED,
+                             train.classes)
     check_images(source.paths + [p for s in splits.values()
                                  for p in s.paths], threads)
     check_target(splits)
