@@ -40,55 +40,93 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f'methods:\n{methods}')
-    p.add_argument('--source', required=True, help='source folder or '
-                   'annotation file')
-    p.add_argument('--target', required=True, help='target folder or '
-                   'annotation file')
-    p.add_argument('--target-test', help='a separate target test set')
-    p.add_argument('--source-root', help='image folder of --source (ann)')
-    p.add_argument('--target-root', help='image folder of --target (ann)')
-    p.add_argument('--target-test-root', help='image folder of '
-                   '--target-test (ann)')
-    p.add_argument('--class-map', help="merge/rename target classes, e.g. "
-                   "'Benign=normal;Early,Pre,Pro=ALL' (train and test)")
+    p.add_argument('--source', required=True, help='source images: a '
+                   'folder with one sub-folder per class, or an annotation '
+                   'file of "relative/path label" lines, e.g. '
+                   '--source /data/lab_A')
+    p.add_argument('--target', required=True, help='target images, same '
+                   'forms, e.g. --target "/data/My Lab/labelled"')
+    p.add_argument('--target-test', help='a separate target test set (then '
+                   'the target is split into train/val only), e.g. '
+                   '--target-test /data/lab_B_test')
+    p.add_argument('--source-root', help='folder the paths of a --source '
+                   'annotation file are relative to (default: its folder), '
+                   'e.g. --source-root /data/lab_A/images')
+    p.add_argument('--target-root', help='the same for --target, e.g. '
+                   '--target-root /data/lab_B/images')
+    p.add_argument('--target-test-root', help='the same for --target-test, '
+                   'e.g. --target-test-root /data/lab_B_test/images')
+    p.add_argument('--class-map', help='merge/rename target classes (train '
+                   "and test), NEW classes in this order, e.g. "
+                   "'Benign=normal;Early,Pre,Pro=ALL' or 'x=A,y=A,z=B'")
     p.add_argument('--group-regex', help='patient/slide id of a target '
-                   'image: group 1 (else the match) of this regex in '
-                   '"folder/file name"; whole groups per split')
+                   'image: group 1 (else the match) of this regex searched '
+                   'in "class folder/file name"; whole groups go to one '
+                   r"split, e.g. --group-regex '/(P\d+)_'")
     p.add_argument('--source-labels', default='folders',
-                   help='"folders" or "self:REGEX" (DL4ALL Self labels: '
-                   'group 1 of REGEX in the file name)')
+                   help='"folders" (default) or "self:REGEX" (DL4ALL Self '
+                   'labels: group 1 of REGEX in the file name), e.g. '
+                   r"--source-labels 'self:^(\w+)_'")
     p.add_argument('--source-limit', type=int, help='use a stratified '
-                   'subset of this many source images (budget)')
-    p.add_argument('--split', default='60,20,20', help='target train/val/'
-                   'test percentages (train/val only with --target-test)')
+                   'subset of this many source images (a budget), e.g. '
+                   '--source-limit 2400')
+    p.add_argument('--split', default='60,20,20', help='target train,val,'
+                   'test percentages adding up to 100 (train,val with '
+                   '--target-test), default 60,20,20, e.g. --split 70,15,15')
     p.add_argument('--backbone', default='efficientnet-lite0',
                    help=f'one of {sorted(tm.BACKBONE_SPECS)} or a config '
-                   'file defining `backbone` and `channels`')
+                   'file defining `backbone` and `channels`, e.g. '
+                   '--backbone resnet18')
     p.add_argument('--pretrained', help='backbone checkpoint (mmpretrain, '
                    '"backbone." prefix) or "none" (random init); default: '
                    "EfficientNet-Lite0's offline ImageNet weights, others "
-                   'random')
-    p.add_argument('--img-size', type=int, default=96)
-    p.add_argument('--target-sizes', default='24,48,96,all')
-    p.add_argument('--methods', default=DEFAULT_METHODS)
-    p.add_argument('--seeds', default='0,1,2')
+                   'random, e.g. --pretrained none')
+    p.add_argument('--img-size', type=int, default=96, help='square input '
+                   'size in pixels, 16 to 1024 (default 96), e.g. '
+                   '--img-size 128')
+    p.add_argument('--allow-large-images', action='store_true',
+                   help='allow --img-size up to 4096 (slow, much memory)')
+    p.add_argument('--target-sizes', default='24,48,96,all', help='nested '
+                   'target training subset sizes (images; "all" = the whole '
+                   'training split), default 24,48,96,all, e.g. '
+                   '--target-sizes 24,240')
+    p.add_argument('--methods', default=DEFAULT_METHODS, help='comma-'
+                   'separated methods (listed below), default all five, '
+                   'e.g. --methods target-only,dl4all-joint')
+    p.add_argument('--seeds', default='0,1,2', help='distinct training '
+                   'seeds, one paired run per method and seed, default '
+                   '0,1,2, e.g. --seeds 0,1,2,3,4')
     p.add_argument('--iters', type=int, default=300,
-                   help='optimizer steps of 32 images per run')
+                   help='optimizer steps of 32 images per run, e.g. '
+                   '--iters 1200')
     p.add_argument('--lr-search', help='candidate learning rates, e.g. '
                    '0.003,0.01,0.03: each method picks its best on the '
                    'validation split (first seed, largest size) first')
     p.add_argument('--recipe', nargs='+', default=[], metavar='KEY=VALUE',
                    help='recipe knobs of every method, e.g. lr=0.01 '
                    'warmup=0 batch=8,24')
-    p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
+    p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'),
+                   help='where runs train, e.g. --device cuda')
     # launcher options (--launcher local|slurm, --jobs, Slurm resources)
     from dl4all_mm.evaluation.launchers.cli import add_launcher_args
     add_launcher_args(p)
-    p.add_argument('--run-timeout', type=float, help='seconds per run')
-    p.add_argument('--dry-run', action='store_true', help='check the data '
-                   'and list the runs; train nothing')
-    p.add_argument('--no-progress', action='store_true')
-    p.add_argument('--work-dir', required=True)
+    p.add_argument('--run-timeout', type=float, help='seconds per run, e.g. '
+                   '--run-timeout 3600')
+    p.add_argument('--dry-run', action='store_true', help='check the data, '
+                   'print each split (images, classes, groups) and each '
+                   'size\'s subset per class, list the runs; train nothing')
+    p.add_argument('--no-progress', action='store_true',
+                   help='no progress bars (e.g. in batch jobs)')
+    p.add_argument('--work-dir', required=True, help='where data/, runs and '
+                   'the report go; the same command there again resumes, '
+                   'e.g. --work-dir work_dirs/compare')
+    p.add_argument('--overwrite', action='store_true', help='replace a '
+                   'work folder that holds another task (other inputs, '
+                   'options or split); its finished runs train again')
+    p.add_argument('--allow-source-overlap', choices=('drop',),
+                   help='"drop": leave out the source images whose content '
+                   'is also a target validation/test image (default: '
+                   'refuse, naming them), e.g. --allow-source-overlap drop')
     return p.parse_args(argv)
 
 
@@ -115,11 +153,52 @@ def _numbers(text: str, what: str, kind=int) -> list:
                          'numbers') from None
 
 
+def _split(text: str, separate_test: bool) -> List[float]:
+    """``--split`` as fractions; 3 numbers (2 or 3 with ``--target-test``)
+    adding up to 100, every used share positive."""
+    split = _numbers(text, '--split', float)
+    counts = (2, 3) if separate_test else (3,)
+    if len(split) not in counts:
+        raise InputError(
+            f'--split {text!r}: expected ' + (
+                'TRAIN,VAL percentages (with --target-test)' if separate_test
+                else 'TRAIN,VAL,TEST percentages, e.g. 60,20,20'))
+    if abs(sum(split) - 100) > 1e-6:
+        raise InputError(f'--split {text!r} adds up to {sum(split):g}, not '
+                         '100')
+    used = split[:2] if separate_test else split
+    if min(used) <= 0:
+        raise InputError(f'--split {text!r}: every share must be positive')
+    return [v / 100 for v in split]
+
+
+def _check_values(args: argparse.Namespace) -> None:
+    """Values that are nonsense whatever the data (exit 2 naming them)."""
+    top = 4096 if args.allow_large_images else 1024
+    if not 16 <= args.img_size <= top:
+        raise InputError(
+            f'--img-size {args.img_size}: expected 16 to {top} pixels' +
+            ('' if args.allow_large_images else
+             ' (--allow-large-images allows up to 4096)'))
+    if args.source_limit is not None and args.source_limit <= 0:
+        raise InputError(f'--source-limit {args.source_limit}: the source '
+                         'limit must be a positive number of images')
+    seeds = _numbers(args.seeds, '--seeds')
+    if not seeds:
+        raise InputError(f'--seeds {args.seeds!r}: give at least one seed')
+    twice = sorted({s for s in seeds if seeds.count(s) > 1})
+    if twice:
+        raise InputError(f'--seeds {args.seeds!r}: seed(s) {twice} given '
+                         'twice (each pair would count twice in the paired '
+                         'tests)')
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     try:
-        split = _numbers(args.split, '--split', float)
+        _check_values(args)
+        split = _split(args.split, bool(args.target_test))
         inputs = TaskInputs(
             source=args.source, target=args.target,
             target_test=args.target_test, source_root=args.source_root,
@@ -128,8 +207,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             class_map=args.class_map, group_regex=args.group_regex,
             source_labels=args.source_labels,
             sizes=parse_sizes(args.target_sizes),
-            split=[v / sum(split) for v in split] if split else split,
-            source_limit=args.source_limit, img_size=args.img_size)
+            split=split,
+            source_limit=args.source_limit, img_size=args.img_size,
+            source_overlap=args.allow_source_overlap or 'refuse')
         opts = CompareOptions(
             methods=args.methods.split(','),
             seeds=_numbers(args.seeds, '--seeds'), iters=args.iters,
@@ -138,6 +218,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             recipe=_recipe(args.recipe),
             lr_search=_numbers(args.lr_search or '', '--lr-search', float),
             run_timeout=args.run_timeout, progress=not args.no_progress,
+            overwrite=args.overwrite,
             command='python tools/compare_transfer.py ' + shlex.join(argv))
         # launcher: bad options exit 2 (LaunchError is a ValueError)
         from dl4all_mm.evaluation.launchers.cli import build_launcher
@@ -153,6 +234,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return run_comparison(inputs, opts, args.work_dir, args.dry_run)
     except (InputError, ValueError, KeyError) as err:
         print(f'error: {err}', file=sys.stderr)
+        return 2
+    except OSError as err:  # unreadable file or folder: name it
+        where = err.filename or ''
+        print(f'error: {where}: {err.strerror or err}', file=sys.stderr)
         return 2
 
 

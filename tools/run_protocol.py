@@ -114,6 +114,15 @@ def main(argv=None) -> int:
     except LaunchError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
+    # leakage (issue 18): no stage trains on its val/test images, by
+    # content, in any domain (DL4ALL's source included), checked up front
+    import dl4all_mm  # noqa: F401
+    from dl4all_mm.evaluation.protocol_leakage import protocol_leaks
+    leaks = protocol_leaks(runs, _load)
+    if leaks:
+        print(f'error: {args.protocol}: {leaks}', file=sys.stderr)
+        return 2
+    # end leakage
     if args.dry_run:
         dry_run(runs)
         print(f'{len(runs)} runs; every stage config and model built')

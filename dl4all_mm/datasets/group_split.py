@@ -114,10 +114,15 @@ def split_groups(labels: Sequence[int], groups: Sequence[int],
 
 
 def nested_subsets(labels: Sequence[int], sizes: Sequence[int],
-                   seed: int = 0) -> Dict[int, List[int]]:
+                   seed: int = 0, class_names: Optional[Sequence[str]] = None
+                   ) -> Dict[int, List[int]]:
     """Stratified, nested subsets (each size's subset holds the smaller
     ones'): one seeded order that interleaves the classes in proportion,
     each subset a prefix of it.
+
+    Args:
+        class_names (sequence of str, optional): Names of the label
+            indices, for messages.
 
     Raises:
         ValueError: a size exceeds the images or a subset misses a class.
@@ -140,9 +145,10 @@ def nested_subsets(labels: Sequence[int], sizes: Sequence[int],
         subset = order[:size]
         missing = sorted(set(by_class) - {labels[i] for i in subset})
         if missing:
+            named = ([class_names[i] for i in missing] if class_names
+                     else f'index(es) {missing}')
             raise ValueError(f'target size {size} is too small to hold '
-                             f'every class (missing class index(es) '
-                             f'{missing})')
+                             f'every class (missing class {named})')
         out[size] = sorted(subset)
     return out
 
@@ -152,5 +158,8 @@ def balanced_source(labels: Sequence[int], limit: Optional[int],
     """At most ``limit`` source indices, stratified (all when None)."""
     if limit is None or limit >= len(labels):
         return list(range(len(labels)))
-    subsets = nested_subsets(labels, [limit], seed)
-    return subsets[limit]
+    classes = len(set(labels))
+    if limit < classes:
+        raise ValueError(f'source limit {limit}: too small to hold every '
+                         f'one of the {classes} source classes')
+    return nested_subsets(labels, [limit], seed)[limit]

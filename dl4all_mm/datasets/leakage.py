@@ -10,7 +10,7 @@ from typing import (Any, Dict, Iterable, List, NamedTuple, Optional,
 from mmengine import fileio
 
 ID_KEYS = ('patient_id', 'slide_id', 'group')
-CHECKS = ('path', 'hash', 'id')
+CHECKS = ('path', 'hash', 'pixels', 'id')
 
 
 class Leak(NamedTuple):
@@ -18,7 +18,9 @@ class Leak(NamedTuple):
 
     Attributes:
         kind (str): ``'path'`` (the same file), ``'hash'`` (identical
-            content under another name) or an id key (``'patient_id'``...).
+            content under another name), ``'pixels'`` (identical decoded
+            pixels, e.g. a re-encoded copy) or an id key
+            (``'patient_id'``...).
         split (str): The other split (``'val'``, ``'test'``).
         key (str): The shared path, content hash or ``domain/id``.
         train_path (str): A training file with that key.
@@ -57,6 +59,40 @@ def file_sha256(path: str) -> str:
         return hashlib.file_digest(f, 'sha256').hexdigest()
 
 
+@lru_cache(maxsize=None)
+def pixel_sha256(path: str) -> Optional[str]:
+    """SHA-256 of an image's decoded pixels (8-bit BGR, with its shape),
+    so that a losslessly re-encoded copy (another format or compression)
+    has the same digest; None when the file cannot be decoded (reported
+    by the image checks, not here)."""
+    import cv2
+    import numpy as np
+    try:
+        if '://' in path:
+            raw = fileio.get(path)
+        else:
+            with open(path, 'rb') as f:
+                raw = f.read()
+        img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+    except (OSError, cv2.error):
+        return None
+    if img is None:
+        return None
+    digest = hashlib.sha256(repr(img.shape).encode())
+    digest.update(np.ascontiguousarray(img).tobytes())
+    return digest.hexdigest()
+
+
+def _dims(path: str) -> Optional[tuple]:
+    """An image's width and height from its header (no decoding)."""
+    try:
+        from PIL import Image
+        with Image.open(path) as img:
+            return img.size
+    except Exception:  # noqa: BLE001  (unknown: compared by decoding)
+        return None
+
+
 def _size(path: str) -> Optional[int]:
     try:
         return os.path.getsize(path) if '://' not in path else -1
@@ -80,7 +116,9 @@ def find_leakage(train: Sequence[dict],
     Args:
         train (list[dict]): Training data infos (with ``img_path``).
         others (dict): Split name -> data infos.
-        checks (iterable of str): Any of ``'path'``, ``'hash'``, ``'id'``.
+        checks (iterable of str): Any of ``'path'``, ``'hash'``,
+            ``'pixels'`` (decoded pixels: only images whose header size
+            occurs on both sides are decoded), ``'id'``.
         id_keys (iterable of str): Data-info keys holding group ids.
         default_domain (str, optional): Domain of infos without one.
 
@@ -105,8 +143,13 @@ def find_leakage(train: Sequence[dict],
                 Leak('path', split, p, train_paths[p], paths[p])
                 for p in sorted(set(paths) & set(train_paths))
             ]
+        found = {p for p in set(paths) & set(train_paths)}
         if 'hash' in checks:
-            leaks += _hash_leaks(split, train_paths, paths, hashes)
+            hash_leaks = _hash_leaks(split, train_paths, paths, hashes)
+            leaks += hash_leaks
+            found |= {_norm(leak.other_path) for leak in hash_leaks}
+        if 'pixels' in checks:
+            leaks += _pixel_leaks(split, train_paths, paths, found)
         if 'id' in checks:
             ids = _ids(infos, id_keys, default_domain)
             for key in sorted(set(ids) & set(train_ids)):
@@ -166,21 +209,58 @@ def _hash_leaks(split: str, train_paths: Dict[str, str],
     return leaks
 
 
-def format_leaks(leaks: Sequence[Leak], max_report: int = 10) -> str:
+def _pixel_leaks(split: str, train_paths: Dict[str, str],
+                 paths: Dict[str, str], found: set) -> List[Leak]:
+    """Identical decoded pixels under different paths, skipping the
+    files ``found`` by the path or hash check; only images whose header
+    size occurs on both sides (or is unknown) are decoded."""
+    train_dims = {p: _dims(train_paths[p]) for p in train_paths}
+    dims = {p: _dims(paths[p]) for p in paths if p not in found}
+    common = set(train_dims.values()) & set(dims.values())
+    unknown = None in train_dims.values() or None in dims.values()
+
+    def wanted(d):
+        return d is None or d in common or unknown
+
+    digests: Dict[str, str] = {}
+    for p in sorted(train_paths):
+        if wanted(train_dims[p]):
+            digest = pixel_sha256(train_paths[p])
+            if digest is not None:
+                digests.setdefault(digest, p)
+    leaks, seen = [], set()
+    for p in sorted(dims):
+        if not wanted(dims[p]):
+            continue
+        digest = pixel_sha256(paths[p])
+        q = digests.get(digest) if digest is not None else None
+        if q is not None and q != p and digest not in seen:
+            seen.add(digest)
+            leaks.append(
+                Leak('pixels', split, digest, train_paths[q], paths[p]))
+    return leaks
+
+
+def format_leaks(leaks: Sequence[Leak], max_report: int = 10,
+                 train_name: str = 'train') -> str:
     """A readable summary: counts per kind and split, first offenders."""
     groups: Dict[Tuple[str, str], List[Leak]] = defaultdict(list)
     for leak in leaks:
         groups[(leak.split, leak.kind)].append(leak)
-    what = dict(path='files in both', hash='identical images')
+    what = dict(path='files in both', hash='identical images',
+                pixels='images with identical pixels')
     lines = []
     for (split, kind), items in groups.items():
         label = what.get(kind, f'{kind} values shared')
-        lines.append(f'train vs {split}: {len(items)} {label}; first:')
+        lines.append(f'{train_name} vs {split}: {len(items)} {label}; '
+                     'first:')
         for leak in items[:max_report]:
             if kind == 'path':
                 lines.append(f'  {leak.train_path}')
             else:
-                key = leak.key[:12] if kind == 'hash' else leak.key
-                lines.append(f'  {kind} {key}: train {leak.train_path!r}'
+                key = leak.key[:12] if kind in ('hash', 'pixels') \
+                    else leak.key
+                lines.append(f'  {kind} {key}: {train_name} '
+                             f'{leak.train_path!r}'
                              f' / {split} {leak.other_path!r}')
     return '\n'.join(lines)

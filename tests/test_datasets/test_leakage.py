@@ -82,3 +82,31 @@ def test_format_lists_first_offenders(files):
 def test_unknown_check():
     with pytest.raises(ValueError, match='Unknown leakage checks'):
         find_leakage([], {}, checks=['names'])
+
+
+def test_reencoded_copy_by_pixels(tmp_path):
+    """A PNG saved again as BMP (other bytes, same pixels) is found by the
+    pixel check only; a different image of the same size is not."""
+    import cv2
+    import numpy as np
+    from dl4all_mm.datasets.leakage import pixel_sha256
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (12, 10, 3), dtype=np.uint8)
+    png, bmp, other = (str(tmp_path / n) for n in ('a.png', 'a.bmp',
+                                                    'b.png'))
+    cv2.imwrite(png, img)
+    cv2.imwrite(bmp, img)
+    cv2.imwrite(other, 255 - img)
+    assert file_sha256(png) != file_sha256(bmp)
+    assert pixel_sha256(png) == pixel_sha256(bmp) != pixel_sha256(other)
+    train = [dict(img_path=png)]
+    test = [dict(img_path=bmp), dict(img_path=other)]
+    assert find_leakage(train, dict(test=test),
+                        checks=['path', 'hash']) == []
+    leaks = find_leakage(train, dict(test=test))
+    assert [(x.kind, x.train_path, x.other_path) for x in leaks] == [
+        ('pixels', png, bmp)
+    ]
+    text = format_leaks(leaks, train_name='source')
+    assert 'source vs test: 1 images with identical pixels' in text
+    assert png in text and bmp in text

@@ -2,10 +2,12 @@
 (sequential transfer) run trains, tests and resumes for real on the embedded
 demo data."""
 import importlib.util
+import io
 import json
 import os
 import os.path as osp
 import tempfile
+from contextlib import redirect_stderr
 from unittest import TestCase, skipUnless
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -112,3 +114,50 @@ class TestRunProtocol(TestCase):
             self.assertEqual(self.tool.main(args), 0)
             self.assertEqual(
                 osp.getmtime(osp.join(run_dir, 'result.json')), mtime)
+
+
+class TestSourceLeakage(TestCase):
+    """A DL4ALL config whose source domain holds a re-encoded copy of a
+    target test image is refused before anything trains (issue 18)."""
+
+    @skipUnless(osp.exists(DEMO), 'embedded demo data missing')
+    def test_reencoded_test_image_in_the_source(self):
+        import shutil
+
+        import cv2
+        cwd = os.getcwd()
+        os.chdir(ROOT)
+        try:
+            tool = load_tool()
+            with tempfile.TemporaryDirectory() as tmp:
+                source = osp.join(tmp, 'pbc')
+                shutil.copytree(osp.join(ROOT, 'data', 'demo', 'pbc'),
+                                source)
+                with open(osp.join(ROOT, 'data', 'demo', 'bccd_wbc',
+                                   'splits', 'test.txt')) as f:
+                    rel = f.readline().rsplit(' ', 1)[0]
+                test_image = osp.join(ROOT, 'data', 'demo', 'bccd_wbc', rel)
+                copy = osp.join(source, 'basophil', 'copy.png')
+                cv2.imwrite(copy, cv2.imread(test_image))
+                path = osp.join(tmp, 'protocol.py')
+                with open(path, 'w') as f:
+                    f.write(
+                        "methods = [dict(name='dl4all', stages=[dict(config="
+                        "'configs/dl4all/dl4all_resnet18_demo_pbc2bccd.py', "
+                        "cfg_options={'train_dataloader.dataset.datasets."
+                        f"source.data_root': {source!r}}})])]\n"
+                        'seeds = [0]\n')
+                for extra in ([], ['--dry-run']):
+                    err = io.StringIO()
+                    with redirect_stderr(err):
+                        code = tool.main([path, '--work-dir',
+                                          osp.join(tmp, 'work'), *extra])
+                    self.assertEqual(code, 2, err.getvalue())
+                    message = err.getvalue()
+                    self.assertIn('images with identical pixels', message)
+                    self.assertIn(copy, message)
+                    self.assertIn(rel, message)
+                    self.assertFalse(osp.exists(osp.join(tmp, 'work',
+                                                         'runs')))
+        finally:
+            os.chdir(cwd)

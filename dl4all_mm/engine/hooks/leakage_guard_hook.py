@@ -18,9 +18,11 @@ from dl4all_mm.datasets.leakage import (CHECKS, ID_KEYS, DataLeakageError,
 class LeakageGuardHook(Hook):
     """Compare the training set with the val/test sets before training.
 
-    Three checks (see :func:`dl4all_mm.datasets.leakage.find_leakage`):
+    Four checks (see :func:`dl4all_mm.datasets.leakage.find_leakage`):
     the same file on both sides, the same image content under another name
-    (SHA-256, only files of equal size are hashed), and the same
+    (SHA-256, only files of equal size are hashed), the same decoded pixels
+    (a re-encoded copy; only images of equal header size are decoded), and
+    the same
     patient/slide/group id within one domain where the data infos carry it.
     Any finding raises :class:`DataLeakageError` listing the first
     offenders, unless ``allow_leakage=True`` (a deliberate reproduction of a
@@ -30,7 +32,9 @@ class LeakageGuardHook(Hook):
     Args:
         splits (sequence of str): Which of ``'val'`` and ``'test'`` to
             compare with training. Defaults to both (those configured).
-        checks (sequence of str): Any of ``'path'``, ``'hash'``, ``'id'``.
+        checks (sequence of str): Any of ``'path'``, ``'hash'``,
+            ``'pixels'``, ``'id'``. Every training domain (the source
+            domain of a DL4ALL config included) is compared.
         id_keys (sequence of str): Data-info keys holding group ids.
         allow_leakage (bool): Warn instead of raising. Defaults to False.
         max_report (int): Offenders listed per kind. Defaults to 10.

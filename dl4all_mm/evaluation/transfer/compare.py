@@ -11,7 +11,6 @@ optionally ``lr_search/``, and the report: ``results.json``, ``results.md``,
 same command runs again.
 """
 import json
-import os
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
@@ -22,7 +21,8 @@ from ..report import METRIC, write_results
 from . import methods as tm
 from .data_options import task_data
 from .executor import ParallelExecutor
-from .task import TaskInputs, TransferTask, prepare_task
+from .task import TaskInputs, TransferTask, plan_task, write_task
+from .work_data import check_same_task, check_work_dir
 
 
 @dataclass
@@ -42,6 +42,7 @@ class CompareOptions:
     progress: bool = True
     command: str = ''
     launcher: object = None  # a launchers.BaseLauncher; None: local, jobs
+    overwrite: bool = False  # replace a work folder holding another task
 
 
 def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
@@ -69,7 +70,7 @@ def _protocol(task: TransferTask, size: int, opts: CompareOptions,
             for stage in stages:
                 stage['cfg_options']['env_cfg.cudnn_benchmark'] = True
         methods.append(dict(name=name, stages=stages))
-    env = dict(DL4ALL_COMPARE_DATA=task.digest, PYTHONUNBUFFERED='1')
+    env = dict(DL4ALL_COMPARE_DATA=task.digests[size], PYTHONUNBUFFERED='1')
     if opts.device == 'cpu':
         env['CUDA_VISIBLE_DEVICES'] = ''
     return dict(methods=methods, data=task_data(data),
@@ -153,11 +154,19 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
         raise ValueError(f'--methods: unknown {unknown}; methods: '
                          f'{list(tm.METHODS)}')
     spec = tm.backbone_spec(opts.backbone, opts.pretrained, inputs.img_size)
-    os.makedirs(work_dir, exist_ok=True)
-    task = prepare_task(inputs, osp.join(work_dir, 'data'),
-                        threads=max(2, opts.jobs))
-    with open(osp.join(work_dir, 'command.txt'), 'w') as f:
-        f.write(opts.command + '\n')
+    # issue 18: every check in memory first, then one atomic write
+    check_work_dir(work_dir)
+    data_dir = osp.join(work_dir, 'data')
+    task = plan_task(inputs, data_dir, threads=max(2, opts.jobs))
+    identity = task_identity(inputs, opts, task)
+    check_same_task(data_dir, identity, opts.overwrite)
+    if dry_run:
+        print_plan(task)
+    write_task(task, data_dir, identity)
+    if not dry_run:  # the real training command, never a dry run's
+        with open(osp.join(work_dir, 'command.txt'), 'w') as f:
+            f.write(opts.command + '\n')
+    # end issue 18
     lrs = {}
     if opts.lr_search and not dry_run:
         lrs = search_lr(task, opts, spec, work_dir)
@@ -223,6 +232,25 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     print(f'{len(records)} runs done; report in '
           f'{osp.join(work_dir, "results.md")}')
     return 1 if failures else 0
+
+
+def task_identity(inputs: TaskInputs, opts: CompareOptions,
+                  task: TransferTask) -> dict:
+    """What a work folder's results depend on beyond sizes, methods and
+    seeds: the data inputs, the options that change every run, the split."""
+    data = {k: v for k, v in inputs.__dict__.items() if k != 'sizes'}
+    data['split'] = [round(v, 6) for v in data['split']]
+    return json.loads(json.dumps(dict(  # as task.json reads back
+        data, backbone=opts.backbone, pretrained=opts.pretrained,
+        iters=opts.iters, recipe=sorted(opts.recipe.items()),
+        lr_search=list(opts.lr_search), split_digest=task.split_digest)))
+
+
+def print_plan(task: TransferTask) -> None:
+    """What ``--dry-run`` shows of the data: per split its images, classes
+    and groups, and each size's subset counts per class."""
+    for line in task.summary:
+        print(line)
 
 
 def _lines(path: str) -> int:

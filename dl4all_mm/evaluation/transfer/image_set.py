@@ -8,6 +8,7 @@ the file, folder or value at fault and is raised before any training.
 import os
 import os.path as osp
 import re
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
@@ -53,28 +54,64 @@ class ImageSet:
                         self.origin)
 
 
+def nfc(name: str) -> str:
+    """A class name in Unicode NFC (macOS writes file names in NFD)."""
+    return unicodedata.normalize('NFC', name)
+
+
 def _is_image(name: str) -> bool:
     return name.lower().endswith(IMG_EXTENSIONS)
 
 
+def _walk(top: str, what: str) -> List[str]:
+    """Image files under ``top``, symlinked sub-folders followed; a link
+    back to a folder already being walked (a loop) is refused."""
+    found, ancestors = [], {}
+
+    def visit(folder: str) -> None:
+        real = osp.realpath(folder)
+        if real in ancestors:
+            raise InputError(f'{what}: symbolic link loop: {folder} leads '
+                             f'back to {ancestors[real]}')
+        ancestors[real] = folder
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=True):
+                visit(entry.path)
+            elif _is_image(entry.name):
+                if not osp.exists(entry.path):
+                    raise InputError(
+                        f'{what}: {entry.path} is a broken symbolic link '
+                        f'(to {os.readlink(entry.path)})')
+                found.append(osp.abspath(entry.path))
+        del ancestors[real]
+
+    visit(top)
+    return found
+
+
 def _read_folder(folder: str, what: str) -> ImageSet:
-    classes = sorted(d for d in os.listdir(folder)
-                     if osp.isdir(osp.join(folder, d)) and
-                     not d.startswith('.'))
-    if not classes:
+    names = sorted(d for d in os.listdir(folder)
+                   if osp.isdir(osp.join(folder, d)) and
+                   not d.startswith('.'))
+    if not names:
         raise InputError(f'{what} {folder}: no class sub-folder (expected '
                          'one sub-folder of images per class)')
+    seen: Dict[str, str] = {}
+    for name in names:
+        if nfc(name) in seen:
+            raise InputError(f'{what}: class folders {seen[nfc(name)]!r} and '
+                             f'{name!r} in {folder} are one class name '
+                             '(Unicode NFC); merge them')
+        seen[nfc(name)] = name
     paths, labels = [], []
-    for cls in classes:
-        found = []
-        for dirpath, _, names in os.walk(osp.join(folder, cls)):
-            found += [osp.join(dirpath, n) for n in names if _is_image(n)]
+    for name in names:
+        found = _walk(osp.join(folder, name), what)
         if not found:
-            raise InputError(f'{what}: class folder {osp.join(folder, cls)} '
+            raise InputError(f'{what}: class folder {osp.join(folder, name)} '
                              'holds no image')
-        paths += sorted(osp.abspath(p) for p in found)
-        labels += [cls] * len(found)
-    return ImageSet(paths, labels, classes, folder)
+        paths += sorted(found)
+        labels += [nfc(name)] * len(found)
+    return ImageSet(paths, labels, [nfc(n) for n in names], folder)
 
 
 def _read_annotations(ann_file: str, root: Optional[str],
@@ -97,7 +134,7 @@ def _read_annotations(ann_file: str, root: Optional[str],
                 raise InputError(f'{ann_file} line {number}: image '
                                  f'{parts[0]!r} not found under {root}')
             paths.append(path)
-            labels.append(parts[1])
+            labels.append(nfc(parts[1]))
     if not paths:
         raise InputError(f'{what} {ann_file} lists no image')
     return ImageSet(paths, labels, origin=ann_file)
@@ -129,16 +166,28 @@ def parse_class_map(text: Optional[str]) -> Optional[Dict[str, str]]:
     'Early': 'ALL', ...}``, in the order the new classes are named."""
     if not text:
         return None
+    text = nfc(text)
+    parts = [p.strip() for p in text.split(';') if p.strip()]
+    if ';' not in text and all('=' in p for p in text.split(',')):
+        parts = [p.strip() for p in text.split(',')]  # 'x=A,y=A,z=B'
     mapping: Dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in text.split(';'))):
+    for part in parts:
         olds, sep, new = part.partition('=')
-        if not sep or not new.strip() or not olds.strip():
-            raise InputError(f'--class-map: {part!r} is not OLD[,OLD...]=NEW')
+        new = new.strip()
+        if not sep or not new or not olds.strip() or '=' in new or \
+                ',' in new:
+            raise InputError(f'--class-map: {part!r} is not OLD[,OLD...]=NEW '
+                             "(separate the entries with ';', e.g. "
+                             "'Benign=normal;Early,Pre=ALL', or write "
+                             "OLD=NEW pairs as 'x=A,y=A,z=B')")
         for old in (o.strip() for o in olds.split(',')):
+            if not old:
+                raise InputError(f'--class-map: {part!r} names an empty '
+                                 'class')
             if old in mapping:
                 raise InputError(f'--class-map: class {old!r} is mapped '
                                  'twice')
-            mapping[old] = new.strip()
+            mapping[old] = new
     return mapping
 
 
@@ -151,6 +200,12 @@ def apply_class_map(images: ImageSet, mapping: Optional[Dict[str, str]],
     if unmapped:
         raise InputError(f'{what} {images.origin}: class(es) {unmapped} are '
                          f'not in --class-map (it maps {sorted(mapping)})')
+    if what == '--target':  # the test set may lack a class; the target not
+        unknown = sorted(set(mapping) - set(images.labels))
+        if unknown:
+            raise InputError(f'--class-map maps class(es) {unknown}, which '
+                             f'{what} {images.origin} does not have (its '
+                             f'classes: {sorted(set(images.labels))})')
     classes = list(dict.fromkeys(mapping.values()))
     return ImageSet(images.paths, [mapping[label] for label in images.labels],
                     classes, images.origin)
@@ -178,11 +233,18 @@ def self_labels(images: ImageSet, regex: str) -> ImageSet:
 
 def _unreadable(path: str) -> Optional[str]:
     import cv2
+    from PIL import Image
     try:
         img = cv2.imread(path, cv2.IMREAD_COLOR)
+        if img is None or not img.size:
+            with open(path, 'rb'):  # PermissionError etc. named below
+                pass
+            return 'cannot be decoded'
+        with Image.open(path) as full:  # the whole file: a truncated
+            full.load()  # JPEG decodes partly in OpenCV, not here
     except Exception as err:  # noqa: BLE001  (reported by name below)
         return f'{type(err).__name__}: {err}'
-    return None if img is not None and img.size else 'cannot be decoded'
+    return None
 
 
 def check_images(paths: Sequence[str], threads: int = 2) -> None:
@@ -195,3 +257,33 @@ def check_images(paths: Sequence[str], threads: int = 2) -> None:
         more = f' and {len(problems) - 5} more' if len(problems) > 5 else ''
         raise InputError(f'{len(problems)} unreadable image(s): '
                          f'{listed}{more}')
+
+
+def check_classes(images: ImageSet, what: str) -> None:
+    """At least two classes, and no image (same path or same bytes) under
+    two class names.
+
+    Raises:
+        InputError: naming the one class, or both files and classes.
+    """
+    from dl4all_mm.datasets.leakage import file_sha256
+    present = sorted(set(images.labels))
+    if len(present) < 2:
+        raise InputError(f'{what} {images.origin}: one class only '
+                         f'({present}); a classifier needs at least two')
+    by_size: Dict[int, List[int]] = {}
+    for i, path in enumerate(images.paths):
+        by_size.setdefault(osp.getsize(path), []).append(i)
+    seen: Dict[str, int] = {}
+    for idx in by_size.values():
+        if len(idx) < 2:
+            continue
+        for i in idx:
+            key = file_sha256(osp.realpath(images.paths[i]))
+            j = seen.setdefault(key, i)
+            if images.labels[j] != images.labels[i]:
+                raise InputError(
+                    f'{what}: one image under two classes: '
+                    f'{images.paths[j]} ({images.labels[j]!r}) and '
+                    f'{images.paths[i]} ({images.labels[i]!r}) are the same '
+                    'image; keep it in one class folder')

@@ -38,10 +38,11 @@ def _config(key: str) -> str:
 
 #: name -> (family, one-line description), in report order.
 METHODS = {
-    'target-only': ('single', 'all_aria training split only, 32 target '
+    'target-only': ('single', 'the target training subset only, 32 target '
                     'images per step'),
-    'sequential': ('single', 'PBC for iters/2 steps (32 source images), then '
-                   'fine-tune on all_aria for iters/2 steps (new head)'),
+    'sequential': ('single', 'the source for iters/2 steps (32 source '
+                   'images), then fine-tune on the target for iters/2 steps '
+                   '(new head)'),
     'mixed': ('mixed', "stock mmpretrain ImageClassifier + MultiTaskHead on "
               'mixed batches (about 16 + 16 images, one BatchNorm batch)'),
     'dl4all-joint': ('dl4all', 'DL4ALL Regular/Self as the reference runs '

@@ -1,19 +1,20 @@
 """A comparison's data: read, check and split the image sets, then write
 the annotation files and statistics every run of every method shares."""
 import hashlib
-import os
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from dl4all_mm.datasets.group_split import (balanced_source, group_ids,
                                             nested_subsets, split_groups)
-from dl4all_mm.datasets.leakage import find_leakage, format_leaks
 from dl4all_mm.engine.hooks.class_weight_hook import compute_class_weights
 from .data_options import TaskData
-from .image_set import (ImageSet, InputError, apply_class_map, check_images,
-                        parse_class_map, read_image_set, self_labels)
+from .image_set import (ImageSet, InputError, apply_class_map,
+                        check_classes, check_images, parse_class_map,
+                        read_image_set, self_labels)
 from .stats import mean_std
+from .task_checks import check_source, check_target
+from .work_data import write_atomically
 
 SPLIT_SEED = 0  # fixed: every method and seed sees the same splits
 
@@ -34,6 +35,7 @@ class TaskInputs:
     split: Sequence[float] = (0.6, 0.2, 0.2)
     source_limit: Optional[int] = None
     img_size: int = 96
+    source_overlap: str = 'refuse'
 
 
 @dataclass
@@ -44,23 +46,32 @@ class TransferTask:
         sizes (dict): target training size -> :class:`TaskData`.
         weights (dict): target training size -> target class weights.
         notes (list[str]): What was split how, for the report.
-        digest (str): Hash of every annotation file and statistic.
+        digests (dict): target training size -> hash of exactly what its
+            runs read (its subset, val, test, source, statistics).
+        files (dict): annotation file name -> text (what ``data/`` holds).
+        split_digest (str): Hash of the source, val and test lists.
+        summary (list[str]): Per split images, groups and class counts,
+            and each size's class counts (``--dry-run`` prints them).
     """
     sizes: Dict[int, TaskData]
     weights: Dict[int, List[float]]
     notes: List[str] = field(default_factory=list)
-    digest: str = ''
+    digests: Dict[int, str] = field(default_factory=dict)
+    files: Dict[str, str] = field(default_factory=dict)
+    split_digest: str = ''
+    summary: List[str] = field(default_factory=list)
 
 
-def _write_ann(path: str, images: ImageSet) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
+def _ann_text(images: ImageSet) -> str:
+    """``path index`` lines; mmpretrain splits each at its last space, so
+    paths may hold spaces (not line breaks)."""
     for p in images.paths:
-        if any(c.isspace() for c in p):
-            raise InputError(f'image path {p!r} holds white space, which '
+        if '\n' in p or '\r' in p or p != p.strip():
+            raise InputError(f'image path {p!r} holds a line break or '
+                             'leading/trailing white space, which '
                              'annotation files cannot carry; rename it')
-    with open(path, 'w', encoding='utf-8') as f:
-        f.writelines(f'{p} {i}\n'
-                     for p, i in zip(images.paths, images.indices()))
+    return ''.join(f'{p} {i}\n'
+                   for p, i in zip(images.paths, images.indices()))
 
 
 def _source(inputs: TaskInputs) -> ImageSet:
@@ -71,15 +82,26 @@ def _source(inputs: TaskInputs) -> ImageSet:
     elif mode != 'folders':
         raise InputError(f'--source-labels {mode!r}: expected "folders" or '
                          '"self:REGEX"')
+    check_classes(source, '--source')
     return source.subset(balanced_source(source.indices(),
                                          inputs.source_limit, SPLIT_SEED))
 
 
 def _target_splits(inputs: TaskInputs, target: ImageSet,
-                   notes: List[str]) -> Dict[str, ImageSet]:
+                   notes: List[str],
+                   summary: List[str]) -> Dict[str, ImageSet]:
     mapping = parse_class_map(inputs.class_map)
     target = apply_class_map(target, mapping, '--target')
+    check_classes(target, '--target')
     groups = group_ids(target.paths, inputs.group_regex)
+    wanted = 2 if inputs.target_test else 3
+    if inputs.group_regex and len(set(groups)) < wanted:
+        raise InputError(
+            f'--group-regex {inputs.group_regex!r} puts all '
+            f'{len(target)} target images in {len(set(groups))} group(s) '
+            f'({sorted(set(groups))[:3]}); whole groups go to one split, so '
+            f'{wanted} splits need at least {wanted} groups: make the regex '
+            'capture the patient/slide id (group 1)')
     labels = target.indices()
     if inputs.target_test:
         test = read_image_set(inputs.target_test, inputs.target_test_root,
@@ -102,13 +124,19 @@ def _target_splits(inputs: TaskInputs, target: ImageSet,
         parts = split_groups(labels, groups, inputs.split, SPLIT_SEED)
         splits = {k: target.subset(v) for k, v in parts.items()}
     for name, images in splits.items():
+        n_groups = (len({groups[i] for i in parts[name]}) if name in parts
+                    else 'separate set,')
+        counts = ', '.join(f'{c} {images.labels.count(c)}'
+                           for c in target.classes)
+        summary.append(f'target {name}: {len(images)} images, '
+                       f'{n_groups} groups; per class: {counts}')
+    for name, images in splits.items():
         missing = sorted(set(target.classes) - set(images.labels))
         if missing:
             origin = images.origin or '--target'
             raise InputError(f'the target {name} split holds no image of '
                              f'class(es) {missing} (from {origin}); give '
                              'more images of them or another split')
-    _no_shared_content(splits)
     how = (f'groups from --group-regex {inputs.group_regex!r} and '
            'identical files' if inputs.group_regex else
            'per image (no --group-regex: images of one patient or slide '
@@ -118,21 +146,6 @@ def _target_splits(inputs: TaskInputs, target: ImageSet,
                  ', '.join(f'{k} {len(v)}' for k, v in splits.items()) +
                  f'; {len(set(groups))} groups of {len(target)} images.')
     return splits
-
-
-def _no_shared_content(splits: Dict[str, ImageSet]) -> None:
-    """Leakage guard (:func:`dl4all_mm.datasets.leakage.find_leakage`): no
-    file, nor identical content, in two splits."""
-    infos = {k: [dict(img_path=p) for p in v.paths]
-             for k, v in splits.items()}
-    leaks = find_leakage(infos['train'], dict(val=infos['val'],
-                                              test=infos['test']),
-                         checks=('path', 'hash'))
-    leaks += find_leakage(infos['val'], dict(test=infos['test']),
-                          checks=('path', 'hash'))
-    if leaks:
-        raise InputError('the test set must not hold training or '
-                         'validation images:\n' + format_leaks(leaks))
 
 
 def class_weights(labels: Sequence[int], num_classes: int) -> List[float]:
@@ -167,47 +180,60 @@ def parse_sizes(text: str) -> List[object]:
     return sizes
 
 
-def prepare_task(inputs: TaskInputs, out_dir: str,
-                 threads: int = 2) -> TransferTask:
-    """Read, check and split the data; write ``out_dir/*.txt``.
+def plan_task(inputs: TaskInputs, out_dir: str,
+              threads: int = 2) -> TransferTask:
+    """Read, check and split the data, all in memory: nothing is written.
+    ``out_dir`` is where :func:`write_task` will put the files (the runs'
+    paths point there).
 
     Raises:
-        InputError: any bad input, before anything is trained.
+        InputError: any bad input, before anything is written or trained.
     """
     notes: List[str] = []
     source = _source(inputs)
     target = read_image_set(inputs.target, inputs.target_root, '--target')
-    splits = _target_splits(inputs, target, notes)
+    summary: List[str] = []
+    splits = _target_splits(inputs, target, notes, summary)
     train = splits['train']
     sizes = sorted({len(train) if s == 'all' else int(s)
                     for s in inputs.sizes})
-    subsets = nested_subsets(train.indices(), sizes, SPLIT_SEED)
+    subsets = nested_subsets(train.indices(), sizes, SPLIT_SEED,
+                             train.classes)
     check_images(source.paths + [p for s in splits.values()
                                  for p in s.paths], threads)
-    _write_ann(osp.join(out_dir, 'source.txt'), source)
-    for name in ('val', 'test'):
-        _write_ann(osp.join(out_dir, f'{name}.txt'), splits[name])
+    check_target(splits)
+    source, dropped = check_source(source, splits, inputs.source_overlap)
+    notes += dropped
+    files = {'source.txt': _ann_text(source),
+             'val.txt': _ann_text(splits['val']),
+             'test.txt': _ann_text(splits['test'])}
     src_norm = mean_std(source.paths, inputs.img_size)
     classes = list(train.classes)
     out: Dict[int, TaskData] = {}
     weights: Dict[int, List[float]] = {}
+    digests: Dict[int, str] = {}
+    ann = {k: osp.abspath(osp.join(out_dir, f'{k}.txt'))
+           for k in ('source', 'val', 'test')}
     for size in sizes:
         part = train.subset(subsets[size])
-        path = osp.join(out_dir, f'train_n{size}.txt')
-        _write_ann(path, part)
+        name = f'train_n{size}.txt'
+        files[name] = _ann_text(part)
         weights[size] = class_weights(part.indices(), len(classes))
+        summary.append(f'target size {size}: ' + ', '.join(
+            f'{c} {part.labels.count(c)}' for c in classes))
         out[size] = TaskData(
-            source_ann=osp.abspath(osp.join(out_dir, 'source.txt')),
-            source_classes=list(source.classes),
-            target_ann=osp.abspath(path),
-            val_ann=osp.abspath(osp.join(out_dir, 'val.txt')),
-            test_ann=osp.abspath(osp.join(out_dir, 'test.txt')),
-            target_classes=classes,
-            source_norm=src_norm,
+            source_ann=ann['source'], source_classes=list(source.classes),
+            target_ann=osp.abspath(osp.join(out_dir, name)),
+            val_ann=ann['val'], test_ann=ann['test'],
+            target_classes=classes, source_norm=src_norm,
             target_norm=mean_std(part.paths, inputs.img_size),
-            img_size=inputs.img_size,
-            n_source=len(source),
-            n_target=size)
+            img_size=inputs.img_size, n_source=len(source), n_target=size)
+        digest = hashlib.sha1()  # exactly what this size's runs read
+        for key in (name, 'val.txt', 'test.txt', 'source.txt'):
+            digest.update(key.encode() + files[key].encode())
+        digest.update(repr((out[size].source_norm,
+                            out[size].target_norm)).encode())
+        digests[size] = digest.hexdigest()[:16]
     notes.append(
         f'Source: {len(source)} images, {len(source.classes)} classes '
         f'({inputs.source_labels} labels'
@@ -215,11 +241,22 @@ def prepare_task(inputs: TaskInputs, out_dir: str,
            if inputs.source_limit else '') + f'); target classes {classes}'
         f'; nested stratified training subsets {sizes}; inputs '
         f'{inputs.img_size} px; per-domain mean/std from training images.')
-    digest = hashlib.sha1()
-    for name in sorted(os.listdir(out_dir)):
-        if name.endswith('.txt'):
-            with open(osp.join(out_dir, name), 'rb') as f:
-                digest.update(name.encode() + f.read())
-    digest.update(repr(sorted((k, v.source_norm, v.target_norm)
-                              for k, v in out.items())).encode())
-    return TransferTask(out, weights, notes, digest.hexdigest()[:16])
+    summary.insert(0, f'source: {len(source)} images, classes ' + ', '.join(
+        f'{c} {source.labels.count(c)}' for c in source.classes))
+    split = hashlib.sha1(''.join(files[k] for k in (
+        'source.txt', 'val.txt', 'test.txt')).encode()).hexdigest()[:16]
+    return TransferTask(out, weights, notes, digests, files, split, summary)
+
+
+def write_task(task: TransferTask, out_dir: str,
+               identity: Optional[dict] = None) -> None:
+    """Write ``out_dir`` (annotation files, ``task.json``) atomically."""
+    write_atomically(out_dir, task.files, identity)
+
+
+def prepare_task(inputs: TaskInputs, out_dir: str,
+                 threads: int = 2) -> TransferTask:
+    """:func:`plan_task`, then :func:`write_task`."""
+    task = plan_task(inputs, out_dir, threads)
+    write_task(task, out_dir)
+    return task

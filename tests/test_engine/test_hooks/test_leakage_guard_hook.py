@@ -68,6 +68,20 @@ def test_identical_image_in_test(tmp_path, root):
     assert 'source/train_4.png' in message and 'target/copy.png' in message
 
 
+def test_reencoded_source_image_in_test(tmp_path, root):
+    # the source domain of a DL4ALL (interleaved) training set: a copy of
+    # a source image re-encoded losslessly (other bytes, same pixels)
+    import cv2
+    img = cv2.imread(osp.join(root, 'source/train_4.png'))
+    cv2.imwrite(osp.join(root, 'target/copy.bmp'), img)
+    _append(root, 'target_test.txt', 'target/copy.bmp 0')
+    with pytest.raises(DataLeakageError) as err:
+        _runner(tmp_path, root).train()
+    message = str(err.value)
+    assert 'train vs test: 1 images with identical pixels' in message
+    assert 'source/train_4.png' in message and 'target/copy.bmp' in message
+
+
 def test_only_selected_splits_and_checks(tmp_path, root):
     _append(root, 'target_test.txt', 'target/train_3.png 1')
     # the leak is in the test split: a guard of 'val' only, or of ids only
