@@ -186,3 +186,29 @@ class TestLrSearch(unittest.TestCase):
             with open(osp.join(work, 'results.md')) as f:
                 self.assertIn(f'target-only {float(best):g} (picked on the '
                               'validation split', f.read())
+
+
+class TestHelp(unittest.TestCase):
+    """``--help`` documents every option; every value option has an
+    example."""
+
+    def test_every_option_has_help_and_an_example(self):
+        import argparse
+        parsers = []
+        real = argparse.ArgumentParser.parse_args
+
+        def grab(parser, args=None, namespace=None):
+            parsers.append(parser)
+            return real(parser, args, namespace)
+
+        with mock.patch.object(argparse.ArgumentParser, 'parse_args', grab):
+            compare_transfer.parse_args(
+                ['--source', 's', '--target', 't', '--work-dir', 'w'])
+        options = [a for a in parsers[0]._actions
+                   if a.option_strings and a.dest != 'help']
+        self.assertGreater(len(options), 20)
+        for action in options:
+            name = action.option_strings[-1]
+            self.assertTrue(action.help, f'{name} has no help')
+            if action.nargs != 0:  # takes a value
+                self.assertIn('e.g.', action.help, f'{name}: no example')

@@ -23,33 +23,46 @@ def add_launcher_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument('--launcher', default='local', help='local: a '
                        'process pool on this machine (--jobs); slurm: one '
                        'submitit job array on a Slurm cluster (default '
-                       'local; choices: %s)' % ', '.join(_names()))
+                       'local; choices: %s), e.g. --launcher slurm' %
+                       ', '.join(_names()))
     group.add_argument('--jobs', type=int, default=1, help='local: runs '
-                       'trained at once (CPU threads are shared)')
+                       'trained at once (CPU threads are shared), e.g. '
+                       '--jobs 2')
     group.add_argument('--retries', type=int, help='times a failed or '
                        'preempted run is started again (default: local 0, '
-                       'slurm 1)')
-    group.add_argument('--partition', help='slurm: partition')
-    group.add_argument('--gpus-per-run', type=int, default=0)
-    group.add_argument('--cpus-per-run', type=int)
-    group.add_argument('--mem-per-run', help='slurm: e.g. 16G')
+                       'slurm 1), e.g. --retries 2')
+    group.add_argument('--partition',
+                       help='slurm: partition, e.g. --partition gpu')
+    group.add_argument('--gpus-per-run', type=int, default=0,
+                       help='slurm: GPUs per run (default 0), e.g. '
+                       '--gpus-per-run 1')
+    group.add_argument('--cpus-per-run', type=int,
+                       help='slurm: CPU cores per run, e.g. '
+                       '--cpus-per-run 8')
+    group.add_argument('--mem-per-run', help='slurm: memory per run, '
+                       'e.g. --mem-per-run 16G')
     group.add_argument('--time', default='60', help='slurm: time limit per '
-                       'run, Slurm format (minutes, H:MM:SS, D-HH:MM:SS)')
+                       'run, Slurm format (minutes, H:MM:SS, D-HH:MM:SS; '
+                       'default 60), '
+                       'e.g. --time 2:00:00')
     group.add_argument('--max-parallel', type=int, help='slurm: jobs of '
-                       'the array running at once')
+                       'the array running at once, e.g. --max-parallel 4')
     group.add_argument('--slurm-extra', action='append', default=[],
                        metavar='KEY=VALUE', help='slurm: another sbatch '
                        'option, e.g. account=mylab (repeat)')
     group.add_argument('--unknown-timeout', type=float, default=1800,
                        metavar='SECONDS', help='slurm: a job Slurm reads '
                        'as UNKNOWN for longer is cancelled and counted as '
-                       'failed (resubmitted within --retries; default 1800)')
+                       'failed (resubmitted within --retries; default 1800), '
+                       'e.g. --unknown-timeout 600')
     group.add_argument('--no-wait', action='store_true', help='slurm: '
-                       'submit and return; the same command collects')
+                       'submit and return; the same command collects, e.g. '
+                       '--launcher slurm --no-wait')
     group.add_argument('--submitit-cluster', default='slurm',
                        choices=('slurm', 'local'), help="slurm: 'local' "
                        "runs the jobs through submitit's local executor "
-                       'on this machine (testing without a cluster)')
+                       'on this machine (testing without a cluster), e.g. '
+                       '--submitit-cluster local')
 
 
 def build_launcher(args: argparse.Namespace,
