@@ -19,11 +19,11 @@ class TrainProgressBarHook(Hook):
     steps done out of the run's optimizer steps (``runner.max_iters``), the
     time left at the mean pace so far (validation included), and the mean
     training ``loss`` of the last ``window`` steps (``train/loss`` in the
-    runner's message hub, where ``RuntimeInfoHook`` records it). On a terminal the line
-    is redrawn in place (at most every ``refresh`` seconds); written to
-    anything else (a pipe, a file) it is printed once at each quarter of the
-    run. ``after_train`` draws the final line with the elapsed time and ends
-    it.
+    runner's message hub, where ``RuntimeInfoHook`` records it). On a
+    terminal the line is redrawn in place (at most every ``refresh``
+    seconds); written to anything else (a pipe, a file) it is printed once
+    at each quarter of the run. ``after_train`` draws the final line with
+    the elapsed time and ends it.
 
     Args:
         label (str): Name shown before the bar. Defaults to ``'train'``.

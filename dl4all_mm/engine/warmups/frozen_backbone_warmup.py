@@ -12,8 +12,8 @@ from ..steps import BaseTrainStep
 class FrozenBackboneWarmup:
     """Warm-up epochs are ordinary epochs of the main step (its dataloader,
     its update) with the ``frozen`` submodules left out of the optimizer
-    steps (their backward pass is skipped outside DDP); the optimizer state carries over and the
-    epochs are validated.
+    steps (their backward pass is skipped outside DDP); the optimizer state
+    carries over and the epochs are validated.
 
     Args:
         frozen (sequence of str): Model attributes frozen during the
