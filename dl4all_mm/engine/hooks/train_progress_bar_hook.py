@@ -1,8 +1,7 @@
 """A one-line training progress bar: steps done, time left, loss."""
 import sys
 import time
-from collections import deque
-from typing import Deque, Optional, TextIO
+from typing import Optional, TextIO
 
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
@@ -19,11 +18,12 @@ class TrainProgressBarHook(Hook):
 
     steps done out of the run's optimizer steps (``runner.max_iters``), the
     time left at the mean pace so far (validation included), and the mean
-    training ``loss`` of the last ``window`` steps. On a terminal the line
-    is redrawn in place (at most every ``refresh`` seconds); written to
-    anything else (a pipe, a file) it is printed once at each quarter of the
-    run. ``after_train`` draws the final line with the elapsed time and ends
-    it.
+    training ``loss`` of the last ``window`` steps (``train/loss`` in the
+    runner's message hub, where ``RuntimeInfoHook`` records it). On a
+    terminal the line is redrawn in place (at most every ``refresh``
+    seconds); written to anything else (a pipe, a file) it is printed once
+    at each quarter of the run. ``after_train`` draws the final line with
+    the elapsed time and ends it.
 
     Args:
         label (str): Name shown before the bar. Defaults to ``'train'``.
@@ -55,11 +55,12 @@ class TrainProgressBarHook(Hook):
         self.width = width
         self.refresh = refresh
         self._stream = stream
-        self._losses: Deque[float] = deque(maxlen=window)
+        self.window = window
         self._start = 0.0
         self._last_draw = 0.0
         self._quarter = 0
         self._drawn = 0  # length of the line on screen (terminal)
+        self._tty = False
 
     @property
     def stream(self) -> TextIO:
@@ -67,8 +68,9 @@ class TrainProgressBarHook(Hook):
         return self._stream if self._stream is not None else sys.stdout
 
     def before_train(self, runner) -> None:
-        """Start the clock."""
-        self._losses.clear()
+        """Start the clock; check once whether the stream is a terminal."""
+        isatty = getattr(self.stream, 'isatty', None)
+        self._tty = bool(isatty and isatty())
         self._start = time.monotonic()
         self._last_draw = 0.0
         self._quarter = 0
@@ -79,14 +81,10 @@ class TrainProgressBarHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs: Optional[dict] = None) -> None:
-        """Record the step's loss and redraw when due."""
-        loss = (outputs or {}).get('loss')
-        if loss is not None:
-            detach = getattr(loss, 'detach', None)
-            self._losses.append(float(detach() if detach else loss))
+        """Redraw when due."""
         done, total = runner.iter + 1, runner.max_iters
         now = time.monotonic()
-        if self._is_tty():
+        if self._tty:
             if now - self._last_draw < self.refresh and done < total:
                 return
         else:
@@ -97,23 +95,30 @@ class TrainProgressBarHook(Hook):
         self._last_draw = now
         elapsed = now - self._start
         eta = elapsed / done * (total - done)
-        self._draw(self.line(done, total, f'ETA {_clock(eta)}'), end=False)
+        self._draw(
+            self.line(done, total, f'ETA {_clock(eta)}', self._loss(runner)),
+            end=False)
 
     def after_train(self, runner) -> None:
         """Draw the final line (elapsed time) and end it."""
         elapsed = time.monotonic() - self._start
         self._draw(
             self.line(runner.iter, runner.max_iters,
-                      f'took {_clock(elapsed)}'),
+                      f'took {_clock(elapsed)}', self._loss(runner)),
             end=True)
 
-    def line(self, done: int, total: int, timing: str) -> str:
+    def line(self,
+             done: int,
+             total: int,
+             timing: str,
+             loss: Optional[float] = None) -> str:
         """The bar's text.
 
         Args:
             done: Steps done.
             total: Steps of the run.
             timing: ``ETA m:ss`` or ``took m:ss``.
+            loss: The mean loss shown; no loss field when None.
 
         Returns:
             str: e.g. ``DL4ALL [####....] 96/208 steps ETA 0:41 loss 0.612``.
@@ -123,16 +128,20 @@ class TrainProgressBarHook(Hook):
         digits = len(str(total))
         text = (f'{self.label:<12} [{bar}] {done:>{digits}}/{total} steps  '
                 f'{timing}')
-        if self._losses:
-            text += f'  loss {sum(self._losses) / len(self._losses):.3f}'
+        if loss is not None:
+            text += f'  loss {loss:.3f}'
         return text
 
-    def _is_tty(self) -> bool:
-        isatty = getattr(self.stream, 'isatty', None)
-        return bool(isatty and isatty())
+    def _loss(self, runner) -> Optional[float]:
+        """Mean ``train/loss`` of the last :attr:`window` steps from the
+        runner's message hub; None before any."""
+        history = runner.message_hub.log_scalars.get('train/loss')
+        if history is None:
+            return None
+        return float(history.mean(self.window))
 
     def _draw(self, text: str, end: bool) -> None:
-        if self._is_tty():
+        if self._tty:
             padded = text.ljust(self._drawn)  # cover a longer earlier line
             self._drawn = 0 if end else len(text)
             self.stream.write('\r' + padded + ('\n' if end else ''))

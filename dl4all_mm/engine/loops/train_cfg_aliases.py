@@ -16,6 +16,8 @@ ignored with a warning (a config may inherit them from a ``_base_``).
 import warnings
 from typing import List, Optional, Sequence
 
+from ..steps.greedy_step import GREEDY_RULES
+
 STRATEGIES = {
     'joint': 'JointStep',
     'greedy': 'GreedyStep',
@@ -25,7 +27,6 @@ WARMUP_MODES = {
     'reference': 'ReferenceWarmup',
     'frozen_backbone': 'FrozenBackboneWarmup'
 }
-GREEDY_RULES = ('reference', 'same_batch')
 
 
 def _check(field: str, value, allowed) -> None:

@@ -1,9 +1,7 @@
 """The reference warm-up's step: each domain's own head only."""
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Set
+from typing import Dict, List, Set
 
 import torch
-from mmengine.model import is_model_wrapper
 
 from dl4all_mm.registry import TRAIN_STEPS
 from .base_step import BaseTrainStep
@@ -51,7 +49,8 @@ class HeadWarmupStep(BaseTrainStep):
         log_vars: Dict[str, torch.Tensor] = {}
         for domain, part in self.split(data_batch).items():
             head = self.module.head.task_heads[domain]
-            with self.loss_weight(domain, 1.0), self._grad_only(head):
+            with self.loss_weight(domain, 1.0), \
+                    self._grad_only(head.parameters()):
                 loss, part_vars = self.forward(part)
             self.update(
                 loss, only=head.parameters(), zero=self._idle_params(domain))
@@ -73,26 +72,3 @@ class HeadWarmupStep(BaseTrainStep):
             if name in self._stepped or any(p in state for p in own):
                 params += own
         return params
-
-    @contextmanager
-    def _grad_only(self, head: torch.nn.Module) -> Iterator[None]:
-        """Without a distributed wrapper, build the autograd graph for
-        ``head`` only: the other parameters' gradients would be dropped
-        anyway, so the backbone's backward pass is skipped (same update,
-        about a third of the cost). DDP keeps the full backward, since its
-        reducer expects a gradient for every parameter it registered."""
-        if is_model_wrapper(self.model):
-            yield
-            return
-        keep = {id(p) for p in head.parameters()}
-        frozen = [
-            p for p in self.module.parameters()
-            if p.requires_grad and id(p) not in keep
-        ]
-        for p in frozen:
-            p.requires_grad_(False)
-        try:
-            yield
-        finally:
-            for p in frozen:
-                p.requires_grad_(True)

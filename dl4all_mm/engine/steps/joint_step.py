@@ -14,7 +14,7 @@ class JointStep(BaseTrainStep):
     optimizer step: the model's own ``train_step``, as in mmengine.
 
     During a ``FrozenBackboneWarmup`` epoch the same forward and loss run,
-    with the frozen modules' gradients dropped before the step.
+    with the frozen modules left out of the step.
 
     Args:
         refresh_bn (str, optional): A domain whose part of the batch, after
@@ -61,6 +61,4 @@ class JointStep(BaseTrainStep):
         idx = self.module.domain_groups(data['data_samples']).get(domain)
         if idx is None:
             return None
-        index = torch.as_tensor(idx, device=data['inputs'].device)
-        return dict(inputs=data['inputs'].index_select(0, index),
-                    data_samples=[data['data_samples'][i] for i in idx])
+        return self._select(data, idx)

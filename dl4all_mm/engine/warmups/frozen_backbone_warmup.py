@@ -11,9 +11,9 @@ from ..steps import BaseTrainStep
 @WARMUPS.register_module()
 class FrozenBackboneWarmup:
     """Warm-up epochs are ordinary epochs of the main step (its dataloader,
-    its update) with the gradients of the ``frozen`` submodules dropped
-    before each optimizer step; the optimizer state carries over and the
-    epochs are validated.
+    its update) with the ``frozen`` submodules left out of the optimizer
+    steps (their backward pass is skipped outside DDP); the optimizer state
+    carries over and the epochs are validated.
 
     Args:
         frozen (sequence of str): Model attributes frozen during the
@@ -50,13 +50,14 @@ class FrozenBackboneWarmup:
         return [p for m in modules if m is not None for p in m.parameters()]
 
     def begin_epoch(self, main_step: BaseTrainStep) -> BaseTrainStep:
-        """The main step, dropping the frozen parameters' gradients."""
-        main_step.frozen = self.params()
+        """The main step, with the frozen parameters left out of its
+        updates (see :meth:`BaseTrainStep.freeze`)."""
+        main_step.freeze(self.params())
         return main_step
 
     def end_epoch(self, loop, main_step: BaseTrainStep, last: bool) -> None:
         """The main step updates every parameter again."""
-        main_step.frozen = None
+        main_step.unfreeze()
 
     def check_schedulers(self, loop, cfgs: List[dict]) -> None:
         """Nothing to check: warm-up epochs have ``len(dataloader)``

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 from unittest import TestCase
 
 import torch
+from mmengine.logging import MessageHub
 
 from dl4all_mm.engine.hooks import TrainProgressBarHook
 
@@ -15,14 +16,20 @@ class Tty(io.StringIO):
         return True
 
 
-def run(hook, total, losses):
-    runner = SimpleNamespace(iter=0, max_iters=total)
+def make_runner(total, name):
+    hub = MessageHub.get_instance(f'test_train_progress_bar_{name}')
+    return SimpleNamespace(iter=0, max_iters=total, message_hub=hub)
+
+
+def run(hook, total, losses, name):
+    runner = make_runner(total, name)
     hook.before_train(runner)
     for step, loss in enumerate(losses):
         runner.iter = step
-        hook.after_train_iter(
-            runner, step, outputs=dict(loss=torch.tensor(loss,
-                                                         requires_grad=True)))
+        # what RuntimeInfoHook (priority VERY_HIGH) records first
+        runner.message_hub.update_scalar(
+            'train/loss', torch.tensor(loss, requires_grad=True))
+        hook.after_train_iter(runner, step)
     runner.iter = total
     hook.after_train(runner)
 
@@ -32,7 +39,7 @@ class TestTrainProgressBarHook(TestCase):
     def test_pipe_gets_a_line_a_quarter_and_the_end(self):
         out = io.StringIO()
         hook = TrainProgressBarHook(label='DL4ALL', window=2, stream=out)
-        run(hook, 8, [float(i) for i in range(8)])
+        run(hook, 8, [float(i) for i in range(8)], 'pipe')
         lines = out.getvalue().splitlines()
         self.assertEqual(len(lines), 4, lines)  # 2/8, 4/8, 6/8, final
         self.assertNotIn('\r', out.getvalue())
@@ -45,7 +52,7 @@ class TestTrainProgressBarHook(TestCase):
     def test_terminal_line_is_redrawn_in_place(self):
         out = Tty()
         hook = TrainProgressBarHook(refresh=0, stream=out)
-        run(hook, 3, [3.0, 2.0, 1.0])
+        run(hook, 3, [3.0, 2.0, 1.0], 'tty')
         text = out.getvalue()
         self.assertEqual(text.count('\n'), 1, repr(text))  # ended once
         self.assertTrue(text.endswith('\n'))
@@ -55,7 +62,7 @@ class TestTrainProgressBarHook(TestCase):
     def test_no_loss_no_loss_field(self):
         out = io.StringIO()
         hook = TrainProgressBarHook(stream=out)
-        runner = SimpleNamespace(iter=0, max_iters=1)
+        runner = make_runner(1, 'no_loss')
         hook.before_train(runner)
         hook.after_train_iter(runner, 0, outputs=None)
         runner.iter = 1

@@ -8,6 +8,7 @@ import warnings
 
 import pytest
 import torch
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import dl4all_mm  # noqa: F401
@@ -128,6 +129,43 @@ def test_frozen_warmup_sets_and_clears_the_steps_frozen_params():
         backbone = len(list(runner.model.backbone.parameters()))
         assert seen == [backbone] * 5 + [None] * 5
         assert loop.step.frozen is None
+
+
+def test_frozen_warmup_skips_the_backbone_backward_and_restores_it():
+    """Outside DDP, the frozen backbone's gradients are not computed at
+    all during the warm-up epoch (``requires_grad`` off), and are again
+    afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = _runner(tmp, warmup_epochs=1,
+                         warmup_mode='frozen_backbone')
+        runner.train_loop  # build the model's runner state
+        backbone = list(runner.model.backbone.parameters())
+        head = list(runner.model.head.parameters())
+        grads = {0: 0, 1: 0}  # backbone gradients computed, by epoch
+        flags = {0: set(), 1: set()}  # backbone/head requires_grad seen
+
+        def count(grad):
+            grads[runner.epoch] += 1
+            return grad
+
+        for p in backbone:
+            p.register_hook(count)
+
+        class Flags(Hook):
+
+            def before_train_iter(self, runner, batch_idx, data_batch=None):
+                flags[runner.epoch].add(
+                    (tuple(p.requires_grad for p in backbone),
+                     tuple(p.requires_grad for p in head)))
+
+        runner.register_hook(Flags())
+        runner.train()
+        assert grads[0] == 0
+        assert grads[1] == 5 * len(backbone)
+        off, on = (False, ) * len(backbone), (True, ) * len(head)
+        assert flags == {0: {(off, on)}, 1: {((True, ) * len(backbone), on)}}
+        assert all(p.requires_grad for p in runner.model.parameters())
+        assert runner.train_loop.step.frozen is None
 
 
 def test_reference_options_are_checked_and_named():
