@@ -49,10 +49,6 @@ class TaskData:
     n_target: int
 
 
-#: Where each stage kind keeps its datasets (one table for every route).
-DATASETS = LAYOUTS
-
-
 def task_data(data: TaskData) -> Dict[str, dict]:
     """The protocol's ``data`` (role -> dataset fields) of ``data``: what
     :func:`..protocol_data.dataset_options` puts in every stage, the one
@@ -97,12 +93,12 @@ def _pooled(a: Norm, b: Norm) -> Norm:
 
 def data_options(kind: str, config: str, data: TaskData) -> dict:
     """The task's statistics for a stage of ``kind`` (a key of
-    :data:`DATASETS`) whose config file is ``config``: input size, classes
+    :data:`LAYOUTS`) whose config file is ``config``: input size, classes
     of the heads, normalisation. The data itself (files, classes) is the
     protocol's ``data`` (:func:`task_data`)."""
     cfg = _config(config)
     opts: dict = {}
-    for key in DATASETS[kind].values():
+    for key in LAYOUTS[kind].values():
         opts[f'{key}.pipeline'] = resized(_at(cfg, key)['pipeline'],
                                           data.img_size)
     n_src, n_tgt = len(data.source_classes), len(data.target_classes)
