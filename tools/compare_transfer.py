@@ -27,7 +27,6 @@ from typing import List, Optional
 from dl4all_mm.evaluation.transfer import methods as tm
 from dl4all_mm.evaluation.transfer.compare import (CompareOptions,
                                                    run_comparison)
-from dl4all_mm.evaluation.transfer.executor import share_cores
 from dl4all_mm.evaluation.transfer.image_set import InputError
 from dl4all_mm.evaluation.transfer.task import TaskInputs, parse_sizes
 
@@ -229,8 +228,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             import torch
             if not torch.cuda.is_available():
                 raise InputError('--device cuda but torch sees no GPU')
-        if args.launcher == 'local':
-            share_cores(opts.jobs)
         return run_comparison(inputs, opts, args.work_dir, args.dry_run)
     except (InputError, ValueError, KeyError) as err:
         print(f'error: {err}', file=sys.stderr)

@@ -94,13 +94,13 @@ def _load(path: str, env: dict) -> Config:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from dl4all_mm.evaluation.protocol_file import (execute_protocol,
-                                                    load_protocol,
-                                                    protocol_runs)
+                                                    load_protocol)
+    from dl4all_mm.evaluation.protocol_runner import expand_protocol
     methods = args.methods.split(',') if args.methods else None
     seeds = [int(s) for s in args.seeds.split(',')] if args.seeds else None
     try:
         protocol = load_protocol(args.protocol, args.cfg_options)
-        runs = protocol_runs(protocol, args.protocol, methods, seeds)
+        runs = expand_protocol(protocol, args.protocol, methods, seeds)
     except (KeyError, ValueError, FileNotFoundError) as err:
         print(f'error: {args.protocol}: {err}', file=sys.stderr)
         return 2

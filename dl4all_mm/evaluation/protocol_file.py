@@ -18,11 +18,11 @@ e.g. ``target_size``).
 import json
 import os
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from .protocol_runner import expand_protocol, run_protocol
+from .protocol_runner import run_protocol
 from .run_spec import RunSpec
 
 PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -71,13 +71,6 @@ def load_protocol(path: str, cfg_options: Optional[dict] = None) -> Config:
     if cfg_options:
         protocol.merge_from_dict(cfg_options)
     return protocol
-
-
-def protocol_runs(protocol, path: str,
-                  methods: Optional[Sequence[str]] = None,
-                  seeds: Optional[Sequence[int]] = None) -> List[RunSpec]:
-    """The runs of a loaded protocol (:func:`expand_protocol`)."""
-    return expand_protocol(protocol, path, methods, seeds)
 
 
 def execute_protocol(protocol,

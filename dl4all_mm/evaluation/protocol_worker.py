@@ -18,7 +18,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -32,11 +32,15 @@ class RunFailed(RuntimeError):
 
 def subprocess_executor(run: RunSpec,
                         run_dir: str,
-                        timeout: Optional[float] = None) -> dict:
+                        timeout: Optional[float] = None,
+                        extra_env: Optional[Dict[str, str]] = None) -> dict:
     """Train and test ``run`` in a fresh Python process.
 
     Its output goes to ``run_dir/log.txt``; the worker writes
     ``run_dir/result.json`` (``{'metrics': test metrics, 'wall_s': ...}``).
+    The process gets this one's environment, then ``extra_env`` (e.g. the
+    launcher's thread share), then the run's own ``env``; this process's
+    environment is left as it is.
     """
     spec_path = osp.join(run_dir, 'spec.json')
     result_path = osp.join(run_dir, 'result.json')
@@ -54,6 +58,7 @@ def subprocess_executor(run: RunSpec,
                 stderr=subprocess.STDOUT,
                 env={
                     **os.environ,
+                    **(extra_env or {}),
                     **env
                 },
                 timeout=timeout)

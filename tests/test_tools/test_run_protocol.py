@@ -7,8 +7,10 @@ import json
 import os
 import os.path as osp
 import tempfile
+import subprocess
+import threading
 from contextlib import redirect_stderr
-from unittest import TestCase, skipUnless
+from unittest import TestCase, mock, skipUnless
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'data', 'demo', 'bccd_wbc', 'splits', 'train.txt')
@@ -114,6 +116,63 @@ class TestRunProtocol(TestCase):
             self.assertEqual(self.tool.main(args), 0)
             self.assertEqual(
                 osp.getmtime(osp.join(run_dir, 'result.json')), mtime)
+
+
+class TestThreadShare(TestCase):
+    """``--jobs 2`` on an 8-core machine: each run process gets
+    ``OMP_NUM_THREADS=4`` (the local launcher's share), this process's
+    environment stays as it was; an ``OMP_NUM_THREADS`` already set is
+    kept (the run processes are mocked: nothing trains)."""
+
+    def setUp(self):
+        self.cwd = os.getcwd()
+        os.chdir(ROOT)
+        self.tool = load_tool()
+        self.envs, self.lock = [], threading.Lock()
+
+    def tearDown(self):
+        os.chdir(self.cwd)
+
+    def fake_run(self, cmd, env, **kwargs):
+        """A run process that records its environment and succeeds."""
+        with self.lock:
+            self.envs.append(dict(env))
+        run_dir = osp.dirname(cmd[-1])
+        keys = ('accuracy', 'balanced_accuracy', 'macro_f1', 'sensitivity',
+                'specificity', 'auc', 'macro_recall', 'macro_specificity')
+        with open(osp.join(run_dir, 'result.json'), 'w') as f:
+            json.dump(dict(metrics={f'diagnostic/{k}': 0.5 for k in keys},
+                           wall_s=1.0), f)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    def run_tool(self, environ):
+        path = osp.join(ROOT, 'configs', 'protocols', 'demo.py')
+        with tempfile.TemporaryDirectory() as tmp, \
+                mock.patch.dict(os.environ, environ), \
+                mock.patch('os.cpu_count', return_value=8), \
+                mock.patch('dl4all_mm.evaluation.protocol_worker.'
+                           'subprocess.run', side_effect=self.fake_run):
+            if 'OMP_NUM_THREADS' not in environ:
+                os.environ.pop('OMP_NUM_THREADS', None)
+            code = self.tool.main([path, '--work-dir', tmp, '--jobs', '2',
+                                   '--no-progress'])
+            after = os.environ.get('OMP_NUM_THREADS')
+        return code, after
+
+    def test_jobs_2_splits_the_cores(self):
+        code, after = self.run_tool({})
+        self.assertEqual(code, 0)
+        self.assertIsNone(after)  # the caller's environment is unchanged
+        self.assertEqual(len(self.envs), 4)  # 2 methods x 2 seeds
+        self.assertEqual({e.get('OMP_NUM_THREADS') for e in self.envs},
+                         {'4'})
+
+    def test_threads_already_set_are_kept(self):
+        code, after = self.run_tool({'OMP_NUM_THREADS': '3'})
+        self.assertEqual(code, 0)
+        self.assertEqual(after, '3')
+        self.assertEqual({e.get('OMP_NUM_THREADS') for e in self.envs},
+                         {'3'})
 
 
 class TestSourceLeakage(TestCase):

@@ -1,4 +1,5 @@
 """Runs in fresh processes on this machine, up to ``jobs`` at once."""
+import os
 import os.path as osp
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,7 +15,10 @@ from .registry import LAUNCHERS
 class LocalLauncher(BaseLauncher):
     """Train up to ``jobs`` runs at once, each in a fresh Python process
     (:func:`~..protocol_worker.subprocess_executor`, output in
-    ``RUN/log.txt``).
+    ``RUN/log.txt``). With ``jobs > 1`` each run process gets its share of
+    the CPU cores (:meth:`thread_env`: ``OMP_NUM_THREADS``, which torch's
+    intra-op thread count follows) unless ``OMP_NUM_THREADS`` is already
+    set; this process's environment is not changed.
 
     Args:
         jobs (int): Runs trained at once (>= 1).
@@ -34,10 +38,21 @@ class LocalLauncher(BaseLauncher):
     def describe(self) -> str:
         return f'{self.jobs} run(s) at a time.'
 
+    def thread_env(self) -> Dict[str, str]:
+        """The environment added to each run process: ``OMP_NUM_THREADS``
+        = cores // ``jobs`` (at least 1) when ``jobs > 1`` and it is not set
+        already, else nothing."""
+        if self.jobs <= 1 or 'OMP_NUM_THREADS' in os.environ:
+            return {}
+        return dict(OMP_NUM_THREADS=str(
+            max(1, (os.cpu_count() or 1) // self.jobs)))
+
     def _train(self, run: RunSpec, run_dir: str) -> dict:
+        extra_env = self.thread_env()
         for attempt in range(self.retries + 1):
             try:
-                result = subprocess_executor(run, run_dir, self.run_timeout)
+                result = subprocess_executor(run, run_dir, self.run_timeout,
+                                             extra_env)
                 break
             except RunFailed:
                 if attempt == self.retries:

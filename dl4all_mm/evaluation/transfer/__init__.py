@@ -5,8 +5,9 @@ preset ``benchmarks/transfer.py``: reading and checking the image sets
 (:mod:`.image_set`), per-domain statistics (:mod:`.stats`), the methods as
 protocol stages (:mod:`.methods`) with their recipes read from their
 configs (:mod:`.recipes`), the task's splits and annotation files
-(:mod:`.task`, splitting with :mod:`dl4all_mm.datasets.group_split`) and
-parallel execution (:mod:`.executor`). Each target size is a protocol file
+(:mod:`.task`, splitting with :mod:`dl4all_mm.datasets.group_split`);
+runs are trained by a launcher (:mod:`dl4all_mm.evaluation.launchers`,
+local by default). Each target size is a protocol file
 run by :func:`dl4all_mm.evaluation.protocol_file.execute_protocol`; the
 report is :mod:`dl4all_mm.evaluation.report`'s.
 """

@@ -15,12 +15,12 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-from ..protocol_file import (execute_protocol, load_protocol,
-                             protocol_runs, write_protocol)
+from ..launchers.local import LocalLauncher
+from ..protocol_file import execute_protocol, load_protocol, write_protocol
+from ..protocol_runner import expand_protocol
 from ..report import METRIC, write_results
 from . import methods as tm
 from .data_options import task_data
-from .executor import ParallelExecutor
 from .task import TaskInputs, TransferTask, plan_task, write_task
 from .work_data import check_same_task, check_work_dir
 
@@ -42,6 +42,7 @@ class CompareOptions:
     progress: bool = True
     command: str = ''
     launcher: object = None  # a launchers.BaseLauncher; None: local, jobs
+    # (run_comparison sets LocalLauncher(jobs, run_timeout))
     overwrite: bool = False  # replace a work folder holding another task
 
 
@@ -90,7 +91,7 @@ def _runs(protocol: dict, work_dir: str) -> tuple:
     path = osp.join(work_dir, 'protocol.json')
     write_protocol(protocol, path)
     loaded = load_protocol(path)
-    return loaded, protocol_runs(loaded, path)
+    return loaded, expand_protocol(loaded, path)
 
 
 def references(methods: Sequence[str]) -> List[str]:
@@ -99,9 +100,7 @@ def references(methods: Sequence[str]) -> List[str]:
 
 
 def _execute(protocol, runs, work_dir: str, opts: CompareOptions) -> tuple:
-    executor = opts.launcher or ParallelExecutor(runs, work_dir, opts.jobs,
-                                                 opts.run_timeout)
-    return execute_protocol(protocol, runs, work_dir, executor=executor,
+    return execute_protocol(protocol, runs, work_dir, executor=opts.launcher,
                             progress=opts.progress)
 
 
@@ -153,6 +152,8 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     if unknown:
         raise ValueError(f'--methods: unknown {unknown}; methods: '
                          f'{list(tm.METHODS)}')
+    opts.launcher = opts.launcher or LocalLauncher(opts.jobs,
+                                                   opts.run_timeout)
     spec = tm.backbone_spec(opts.backbone, opts.pretrained, inputs.img_size)
     # issue 18: every check in memory first, then one atomic write
     check_work_dir(work_dir)
@@ -187,8 +188,7 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
             f'{m} {r["lr"]:g}' for m, r in recipes.items()) +
         (' (picked on the validation split, lr_search/lr_search.json)'
          if lrs else '') + '.',
-        f'Device {opts.device}; ' + (opts.launcher.describe() if opts.launcher
-                                     else f'{opts.jobs} run(s) at a time.'),
+        f'Device {opts.device}; ' + opts.launcher.describe(),
         f'Command: `{opts.command}`']
     protocols = {size: _runs(_protocol(
         task, size, opts, recipes, spec, f'{title}: {size} target images',

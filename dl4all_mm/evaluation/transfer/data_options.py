@@ -8,12 +8,11 @@ evaluators. A comparison's annotation files and classes are the protocol's
 :func:`data_options` adds the task's per-domain normalisation, head sizes
 and input size, keeping everything else.
 """
-import os.path as osp
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Dict, List, Sequence, Tuple
 
 from ..protocol_data import LAYOUTS
+from .recipes import get_dotted, load_config
 
 Norm = Tuple[List[float], List[float]]
 
@@ -49,10 +48,6 @@ class TaskData:
     n_target: int
 
 
-#: Where each stage kind keeps its datasets (one table for every route).
-DATASETS = LAYOUTS
-
-
 def task_data(data: TaskData) -> Dict[str, dict]:
     """The protocol's ``data`` (role -> dataset fields) of ``data``: what
     :func:`..protocol_data.dataset_options` puts in every stage, the one
@@ -63,20 +58,6 @@ def task_data(data: TaskData) -> Dict[str, dict]:
                        classes=list(data.source_classes if role == 'source'
                                     else data.target_classes))
             for role, path in files.items()}
-
-
-@lru_cache(maxsize=None)
-def _config(path: str):
-    from mmengine.config import Config
-    from ..protocol_file import config_file
-    return Config.fromfile(path if osp.isabs(path) else config_file(path))
-
-
-def _at(cfg, key: str):
-    node = cfg
-    for part in key.split('.'):
-        node = node[part]
-    return node
 
 
 def resized(pipeline: Sequence[dict], img_size: int) -> List[dict]:
@@ -97,13 +78,13 @@ def _pooled(a: Norm, b: Norm) -> Norm:
 
 def data_options(kind: str, config: str, data: TaskData) -> dict:
     """The task's statistics for a stage of ``kind`` (a key of
-    :data:`DATASETS`) whose config file is ``config``: input size, classes
+    :data:`LAYOUTS`) whose config file is ``config``: input size, classes
     of the heads, normalisation. The data itself (files, classes) is the
     protocol's ``data`` (:func:`task_data`)."""
-    cfg = _config(config)
+    cfg = load_config(config)
     opts: dict = {}
-    for key in DATASETS[kind].values():
-        opts[f'{key}.pipeline'] = resized(_at(cfg, key)['pipeline'],
+    for key in LAYOUTS[kind].values():
+        opts[f'{key}.pipeline'] = resized(get_dotted(cfg, key)['pipeline'],
                                           data.img_size)
     n_src, n_tgt = len(data.source_classes), len(data.target_classes)
     if kind in ('single', 'source'):

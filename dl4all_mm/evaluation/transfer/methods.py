@@ -14,7 +14,7 @@ from ..protocol_file import config_file
 from .backbones import BACKBONE_SPECS, backbone_options, backbone_spec
 from .data_options import TaskData, data_options
 from .recipes import (config_recipe, dl4all_options, dl4all_train_cfg,
-                      single_options, single_recipe)
+                      get_dotted, single_options, single_recipe)
 
 __all__ = [
     'BACKBONE_SPECS', 'METHODS', 'backbone_spec', 'budget_note', 'recipe_of',
@@ -71,13 +71,6 @@ DL4ALL_LOOPS: Dict[str, dict] = {
                                 'step.rule': 'same_batch',
                                 'warmup.type': 'ReferenceWarmup'},
 }
-
-
-def _leaf(cfg: dict, dotted: str):
-    """``cfg[a][b]`` for ``dotted='a.b'``; None where a key is missing."""
-    for key in dotted.split('.'):
-        cfg = cfg.get(key) if isinstance(cfg, dict) else None
-    return cfg
 
 
 #: The data layout of each stage (keys of ``protocol_data.LAYOUTS``).
@@ -207,7 +200,7 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     opts = dl4all_options(config, iters, recipe, n_train)
     train_cfg = dl4all_train_cfg(config)
     opts.update({f'train_cfg.{k}': v for k, v in DL4ALL_LOOPS[method].items()
-                 if _leaf(train_cfg, k) != v})
+                 if get_dotted(train_cfg, k, None) != v})
     heads = [f'model.head.task_heads.{d}.in_channels'
              for d in ('source', 'target')]
     norms = [f'model.data_preprocessor.domain_norm.{d}'

@@ -12,6 +12,7 @@ changes. Hooks are edited by type on the config's own ``custom_hooks``, so
 its runtime checks stay whatever the config holds.
 """
 import math
+import os.path as osp
 from functools import lru_cache
 from typing import List, Optional
 
@@ -20,29 +21,44 @@ KNOBS = ('lr', 'class_weight', 'loss_weights', 'batch', 'bn_recalib',
          'bn_batch', 'warmup')
 
 
+_MISSING = object()
+
+
 @lru_cache(maxsize=None)
-def _load(config: str):
+def load_config(config: str):
+    """The parsed config file ``config`` (a path relative to the package's
+    configs is resolved), parsed once per path and shared: read it, do not
+    change it."""
     from mmengine.config import Config
-    return Config.fromfile(config)
+    from ..protocol_file import config_file
+    return Config.fromfile(config if osp.isabs(config) else
+                           config_file(config))
+
+
+def get_dotted(cfg, key: str, default=_MISSING):
+    """``cfg[a][b]`` for ``key='a.b'``; ``default`` where a key is missing
+    (or a value on the way is not a mapping), KeyError without one."""
+    node = cfg
+    for part in key.split('.'):
+        if hasattr(node, 'get') and part in node:
+            node = node[part]
+        elif default is _MISSING:
+            raise KeyError(key)
+        else:
+            return default
+    return node
 
 
 def dl4all_train_cfg(config: str) -> dict:
     """The ``train_cfg`` of a DL4ALL config (loop options)."""
-    return dict(_load(config).train_cfg)
-
-
-def _at(cfg, key: str):
-    node = cfg
-    for part in key.split('.'):
-        node = node[part]
-    return node
+    return dict(load_config(config).train_cfg)
 
 
 def single_recipe(config: str, loss_key: str) -> dict:
     """``lr`` and ``class_weight`` (on when the loss at ``loss_key`` has
     class weights) of a single-head method config."""
-    cfg = _load(config)
-    loss = _at(cfg, loss_key) if loss_key else {}
+    cfg = load_config(config)
+    loss = get_dotted(cfg, loss_key) if loss_key else {}
     return dict(lr=cfg.optim_wrapper.optimizer.lr,
                 class_weight=int(loss.get('class_weight') is not None))
 
@@ -72,7 +88,7 @@ def config_recipe(config: str) -> dict:
     Raises:
         KeyError: the config lacks a knob (names the config and the key).
     """
-    cfg = _load(config)
+    cfg = load_config(config)
     try:
         sizes = cfg.train_dataloader.batch_sampler.batch_sizes
         weights = cfg.model.head.loss_weights
@@ -116,7 +132,7 @@ def dl4all_options(config: str, iters: int, recipe: dict,
     """The budget (``iters`` optimizer steps: epochs of ``ceil(n_train /
     target batch)`` steps, 8 validations) and the knobs of ``recipe`` that
     differ from ``config``'s."""
-    base, cfg = config_recipe(config), _load(config)
+    base, cfg = config_recipe(config), load_config(config)
     src, tgt = (int(b) for b in recipe['batch'])
     steps = math.ceil(n_train / tgt)
     warmup = int(recipe['warmup'])
