@@ -232,11 +232,11 @@ def self_labels(images: ImageSet, regex: str) -> ImageSet:
 
 
 def _unreadable(path: str) -> Optional[str]:
-    import cv2
     from PIL import Image
-    try:
-        img = cv2.imread(path, cv2.IMREAD_COLOR)
-        if img is None or not img.size:
+
+    from dl4all_mm.datasets.leakage import pixel_sha256
+    try:  # OpenCV decodes once: the pixel leakage check reuses the digest
+        if pixel_sha256(path) is None:
             with open(path, 'rb'):  # PermissionError etc. named below
                 pass
             return 'cannot be decoded'
@@ -279,7 +279,7 @@ def check_classes(images: ImageSet, what: str) -> None:
         if len(idx) < 2:
             continue
         for i in idx:
-            key = file_sha256(osp.realpath(images.paths[i]))
+            key = file_sha256(images.paths[i])
             j = seen.setdefault(key, i)
             if images.labels[j] != images.labels[i]:
                 raise InputError(
