@@ -76,7 +76,7 @@ def pixel_sha256(path: str) -> Optional[str]:
         img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
     except (OSError, cv2.error):
         return None
-    if img is None:
+    if img is None or not img.size:
         return None
     digest = hashlib.sha256(repr(img.shape).encode())
     digest.update(np.ascontiguousarray(img).tobytes())
@@ -134,7 +134,6 @@ def find_leakage(train: Sequence[dict],
     train_paths = _paths(train)
     train_ids = _ids(train, id_keys, default_domain) if 'id' in checks \
         else {}
-    hashes: Dict[str, str] = {}
     leaks: List[Leak] = []
     for split, infos in others.items():
         paths = _paths(infos)
@@ -145,9 +144,9 @@ def find_leakage(train: Sequence[dict],
             ]
         found = {p for p in set(paths) & set(train_paths)}
         if 'hash' in checks:
-            hash_leaks = _hash_leaks(split, train_paths, paths, hashes)
+            hash_leaks, same_bytes = _hash_leaks(split, train_paths, paths)
             leaks += hash_leaks
-            found |= {_norm(leak.other_path) for leak in hash_leaks}
+            found |= same_bytes
         if 'pixels' in checks:
             leaks += _pixel_leaks(split, train_paths, paths, found)
         if 'id' in checks:
@@ -183,30 +182,30 @@ def _ids(infos: Sequence[dict], id_keys: Tuple[str, ...],
 
 
 def _hash_leaks(split: str, train_paths: Dict[str, str],
-                paths: Dict[str, str], cache: Dict[str, str]) -> List[Leak]:
-    """Identical contents under different paths; only files whose size
-    occurs on both sides are hashed."""
+                paths: Dict[str, str]) -> Tuple[List[Leak], set]:
+    """Identical contents under different paths (one leak per content)
+    and every other-side path holding training bytes; only files whose
+    size occurs on both sides are hashed."""
     train_sizes = {p: _size(train_paths[p]) for p in train_paths}
     sizes = {p: _size(paths[p]) for p in paths}
     common = (set(train_sizes.values()) & set(sizes.values())) - {None}
     digests: Dict[str, str] = {}
     for p in sorted(train_paths):
         if train_sizes[p] in common:
-            if p not in cache:
-                cache[p] = file_sha256(train_paths[p])
-            digests.setdefault(cache[p], p)
-    leaks, seen = [], set()
+            digests.setdefault(file_sha256(train_paths[p]), p)
+    leaks, seen, same = [], set(), set()
     for p in sorted(paths):
         if sizes[p] not in common:
             continue
-        if p not in cache:
-            cache[p] = file_sha256(paths[p])
-        q = digests.get(cache[p])
-        if q is not None and q != p and cache[p] not in seen:
-            seen.add(cache[p])
+        digest = file_sha256(paths[p])
+        q = digests.get(digest)
+        if q is not None:
+            same.add(p)
+        if q is not None and q != p and digest not in seen:
+            seen.add(digest)
             leaks.append(
-                Leak('hash', split, cache[p], train_paths[q], paths[p]))
-    return leaks
+                Leak('hash', split, digest, train_paths[q], paths[p]))
+    return leaks, same
 
 
 def _pixel_leaks(split: str, train_paths: Dict[str, str],
@@ -239,6 +238,24 @@ def _pixel_leaks(split: str, train_paths: Dict[str, str],
             leaks.append(
                 Leak('pixels', split, digest, train_paths[q], paths[p]))
     return leaks
+
+
+def shared_paths(train: Sequence[str], others: Sequence[str]) -> List[str]:
+    """Every training path whose file, bytes or decoded pixels occur among
+    ``others`` (all copies: :func:`find_leakage` names one per content).
+    Files are hashed only where their size occurs on both sides; every
+    image is decoded (once per process: :func:`pixel_sha256` caches)."""
+    norms = {_norm(p) for p in others}
+    train_sizes = {p: _size(p) for p in train}
+    sizes = {p: _size(p) for p in others}
+    common = (set(train_sizes.values()) & set(sizes.values())) - {None}
+    hashes = {file_sha256(p) for p in others if sizes[p] in common}
+    pixels = {pixel_sha256(p) for p in others} - {None}
+    return [
+        p for p in train if _norm(p) in norms or
+        (train_sizes[p] in common and file_sha256(p) in hashes) or
+        pixel_sha256(p) in pixels
+    ]
 
 
 def format_leaks(leaks: Sequence[Leak], max_report: int = 10,

@@ -110,3 +110,42 @@ def test_reencoded_copy_by_pixels(tmp_path):
     text = format_leaks(leaks, train_name='source')
     assert 'source vs test: 1 images with identical pixels' in text
     assert png in text and bmp in text
+
+
+def test_byte_copies_are_not_reported_again_by_pixels(tmp_path):
+    """Two byte copies of a training image in val: one hash leak (one per
+    content), and neither copy reported again as a pixel leak."""
+    import cv2
+    import numpy as np
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, (8, 9, 3), dtype=np.uint8)
+    t, v1, v2 = (str(tmp_path / n) for n in ('t.png', 'v1.png', 'v2.png'))
+    cv2.imwrite(t, img)
+    shutil.copy(t, v1)
+    shutil.copy(t, v2)
+    leaks = find_leakage([dict(img_path=t)],
+                         dict(val=[dict(img_path=v1), dict(img_path=v2)]))
+    assert [(x.kind, x.train_path, x.other_path) for x in leaks] == [
+        ('hash', t, v1)
+    ]
+
+
+def test_shared_paths_names_every_copy(tmp_path):
+    """Every training path holding held-out content: the same file, byte
+    copies and re-encoded copies; not a different image."""
+    import cv2
+    import numpy as np
+    from dl4all_mm.datasets.leakage import shared_paths
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 255, (8, 9, 3), dtype=np.uint8)
+    held, same, copy, bmp, other = (
+        str(tmp_path / n)
+        for n in ('h.png', 'same.png', 'copy.png', 'c.bmp', 'o.png'))
+    cv2.imwrite(held, img)
+    cv2.imwrite(same, 255 - img)
+    shutil.copy(held, copy)
+    cv2.imwrite(bmp, img)
+    cv2.imwrite(other, img // 2)
+    train = [copy, other, bmp, same, str(tmp_path / '.' / 'h.png')]
+    assert shared_paths(train, [held, same]) == [copy, bmp, same, train[4]]
+    assert shared_paths(train, []) == []

@@ -234,12 +234,17 @@ def self_labels(images: ImageSet, regex: str) -> ImageSet:
 def _unreadable(path: str) -> Optional[str]:
     import cv2
     from PIL import Image
-    try:
-        img = cv2.imread(path, cv2.IMREAD_COLOR)
-        if img is None or not img.size:
-            with open(path, 'rb'):  # PermissionError etc. named below
-                pass
-            return 'cannot be decoded'
+
+    from dl4all_mm.datasets.leakage import pixel_sha256
+    try:  # decoded once: the pixel leakage check reuses the digest;
+        # on failure imread (not imdecode, which refuses a truncated JPEG
+        # that imread half-decodes and PIL then names) has the last word
+        if pixel_sha256(path) is None:
+            img = cv2.imread(path, cv2.IMREAD_COLOR)
+            if img is None or not img.size:
+                with open(path, 'rb'):  # PermissionError etc. named below
+                    pass
+                return 'cannot be decoded'
         with Image.open(path) as full:  # the whole file: a truncated
             full.load()  # JPEG decodes partly in OpenCV, not here
     except Exception as err:  # noqa: BLE001  (reported by name below)
@@ -279,7 +284,7 @@ def check_classes(images: ImageSet, what: str) -> None:
         if len(idx) < 2:
             continue
         for i in idx:
-            key = file_sha256(osp.realpath(images.paths[i]))
+            key = file_sha256(images.paths[i])
             j = seen.setdefault(key, i)
             if images.labels[j] != images.labels[i]:
                 raise InputError(

@@ -3,7 +3,8 @@ any training set (target training split or source), by file, file content
 or decoded pixels (:func:`dl4all_mm.datasets.leakage.find_leakage`)."""
 from typing import Dict, List, Tuple
 
-from dl4all_mm.datasets.leakage import find_leakage, format_leaks
+from dl4all_mm.datasets.leakage import (find_leakage, format_leaks,
+                                        shared_paths)
 from .image_set import ImageSet, InputError
 
 #: What ``--allow-source-overlap`` may say.
@@ -67,12 +68,8 @@ def check_source(source: ImageSet, splits: Dict[str, ImageSet],
             + '\nRemove them from the source, or pass --allow-source-overlap '
             'drop to leave those source images out.')
     # drop every source image holding held-out content (all copies)
-    dropped: set = set()
-    while leaks:
-        dropped |= {leak.train_path for leak in leaks}
-        keep = [i for i, p in enumerate(source.paths) if p not in dropped]
-        leaks = find_leakage(_infos(source.subset(keep)), held_out,
-                             checks=_CHECKS)
+    dropped = set(shared_paths(source.paths,
+                               splits['val'].paths + splits['test'].paths))
     keep = [i for i, p in enumerate(source.paths) if p not in dropped]
     kept = source.subset(keep)
     if len(set(kept.labels)) < 2:
