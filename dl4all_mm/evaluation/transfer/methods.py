@@ -13,8 +13,11 @@ from typing import Dict, List, Optional
 from ..protocol_file import config_file
 from .backbones import BACKBONE_SPECS, backbone_options, backbone_spec
 from .data_options import TaskData, data_options
-from .recipes import (config_recipe, dl4all_options, dl4all_train_cfg,
-                      get_dotted, single_options, single_recipe)
+from . import schedule
+from .recipes import (config_recipe, dl4all_epochs, dl4all_options,
+                      dl4all_train_cfg, get_dotted, single_options,
+                      single_recipe)
+from .schedule import loop_options
 
 __all__ = [
     'BACKBONE_SPECS', 'METHODS', 'backbone_spec', 'budget_note', 'recipe_of',
@@ -130,15 +133,25 @@ def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
 
 
 def _iter_budget(iters: int, validations: int = 8) -> dict:
-    """``iters`` steps, ``validations`` validations (and checkpoints); the
-    configs' cosine curve ends at ``max_iters`` after 15 constant steps."""
-    interval = max(1, iters // validations)
+    """``iters`` steps, ``validations`` validations (and checkpoints,
+    :mod:`.schedule`; 0: a checkpoint at the end only); the configs'
+    cosine curve ends at ``max_iters`` after 15 constant steps."""
     return {
         'train_cfg.max_iters': iters,
-        'train_cfg.val_interval': interval,
-        'default_hooks.checkpoint.interval': interval,
+        **loop_options(iters, 0, validations),
         'param_scheduler.0.begin': min(15, iters - 1),
     }
+
+
+def validation_count(method: str, iters: int, recipe: dict, n_train: int,
+                     validations: int) -> int:
+    """How many times ``method``'s final stage validates (:func:`stages`
+    with these arguments)."""
+    if method in DL4ALL_LOOPS:
+        epochs, _, warmup = dl4all_epochs(iters, recipe, n_train)
+        return schedule.count(epochs, warmup, validations)
+    final = iters - max(1, iters // 2) if method == 'sequential' else iters
+    return schedule.count(final, 0, validations)
 
 
 def stages(method: str,
@@ -147,7 +160,8 @@ def stages(method: str,
            recipe: dict,
            weights: List[float],
            n_train: int,
-           data: Optional[TaskData] = None) -> List[dict]:
+           data: Optional[TaskData] = None,
+           validations: int = 8) -> List[dict]:
     """The protocol stages (``config`` + ``cfg_options``) of ``method``.
 
     Args:
@@ -160,19 +174,28 @@ def stages(method: str,
             classes, normalisation); its files and classes go in the
             protocol's ``data`` (:func:`.data_options.task_data`), placed
             by each stage's ``data_layout``.
+        validations (int): Validations of the final stage at the same
+            fractions of every method's budget (:mod:`.schedule`; the
+            default 8 is the method configs' own schedule). 0: none at
+            all (no validation loader; the last checkpoint is tested).
     """
-    out = _stages(method, iters, backbone, recipe, weights, n_train)
+    out = _stages(method, iters, backbone, recipe, weights, n_train,
+                  validations)
     kinds = STAGE_KINDS.get(method, ('dl4all', ))
     for stage, kind in zip(out, kinds):
         stage['data_layout'] = kind  # where the protocol's `data` goes
         if data is not None:
             stage['cfg_options'].update(
                 data_options(kind, stage['config'], data))
+    if validations == 0:
+        out[-1]['cfg_options'] = schedule.without_validation(
+            out[-1]['cfg_options'])
     return out
 
 
 def _stages(method: str, iters: int, backbone: str, recipe: dict,
-            weights: List[float], n_train: int) -> List[dict]:
+            weights: List[float], n_train: int,
+            validations: int) -> List[dict]:
     if method not in METHODS:
         raise KeyError(f'unknown method {method!r}; methods: '
                        f'{list(METHODS)}')
@@ -181,23 +204,22 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     norm, head = ['model.data_preprocessor'], ['model.head.in_channels']
     if method in SINGLE:
         key, loss = SINGLE[method]
-        opts = dict(_iter_budget(iters), **single_options(
+        opts = dict(_iter_budget(iters, validations), **single_options(
             _config(key), loss, recipe, weights))
         opts.update(backbone_options(backbone, head, norm))
         if method != 'sequential':
             return [dict(config=_config(key), cfg_options=opts)]
         half = max(1, iters // 2)
-        first = _iter_budget(half, validations=1)
-        first.pop('train_cfg.val_interval')
+        first = _iter_budget(half, validations=0)
         first.update(single_options(_config('seq1'), None, recipe, []))
         first.update(backbone_options(backbone, head, norm))
-        opts.update(_iter_budget(iters - half))
+        opts.update(_iter_budget(iters - half, validations))
         opts.update(backbone_options(backbone, head, norm,
                                      init_checkpoint='{prev_checkpoint}'))
         return [dict(config=_config('seq1'), cfg_options=first),
                 dict(config=_config(key), cfg_options=opts)]
     config = _dl4all_config(method)
-    opts = dl4all_options(config, iters, recipe, n_train)
+    opts = dl4all_options(config, iters, recipe, n_train, validations)
     train_cfg = dl4all_train_cfg(config)
     opts.update({f'train_cfg.{k}': v for k, v in DL4ALL_LOOPS[method].items()
                  if get_dotted(train_cfg, k, None) != v})
@@ -209,8 +231,31 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     return [dict(config=config, cfg_options=opts)]
 
 
-def budget_note(iters: int, n_train: int, recipes: Dict[str, dict]) -> str:
-    """What "the same budget" means, in words."""
+def selection_note(selection: str, validations: int,
+                   n_val: Optional[int] = None) -> str:
+    """How ``--selection`` picks the tested checkpoint, in words."""
+    if selection == 'last':
+        return ('Model selection: none (--selection last): every method '
+                'trains its fixed schedule and its last checkpoint is '
+                'tested; no validation image is used.')
+    where = (
+        'a stratified quarter of the n target training labels held out '
+        'from training (at least 2 per class, bval_n{size}_d{draw}.txt; '
+        'the rest is trained on), so labels used = n'
+        if selection == 'budget-val' else
+        f'the {n_val}-image target validation split (--selection '
+        f'extra-val), labelled on top of the n training images: every '
+        f'result used n + {n_val} labels')
+    return (f'Model selection (--selection {selection}): the best of '
+            f'{validations} validations (balanced accuracy) at the same '
+            f'fractions of every method\'s budget, on {where}.')
+
+
+def budget_note(iters: int, n_train: int, recipes: Dict[str, dict],
+                selection: str = 'extra-val', validations: int = 8,
+                n_val: Optional[int] = None) -> str:
+    """What "the same budget" means, in words (model selection:
+    :func:`selection_note`)."""
     dl4all = [r for m, r in recipes.items() if m in DL4ALL_LOOPS]
     src, tgt = (int(b) for b in (dl4all[0] if dl4all else recipes.get(
         'dl4all-joint', DEFAULT_RECIPE))['batch'])
@@ -226,6 +271,5 @@ def budget_note(iters: int, n_train: int, recipes: Dict[str, dict]) -> str:
         'not part of the 32-image steps: one pass over each training set '
         f'(PBC in batches of {src}, then the target in batches of {tgt}) '
         "updating only that domain's head, then a fresh optimizer; greedy "
-        'may compute two updates per step. Model '
-        'selection: best of 8 validations (balanced accuracy on the '
-        '300-image validation split).')
+        'may compute two updates per step. ' +
+        selection_note(selection, validations, n_val))

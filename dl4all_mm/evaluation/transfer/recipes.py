@@ -16,6 +16,8 @@ import os.path as osp
 from functools import lru_cache
 from typing import List, Optional
 
+from .schedule import loop_options
+
 #: The DL4ALL knobs of ``--recipe`` and where the config holds them.
 KNOBS = ('lr', 'class_weight', 'loss_weights', 'batch', 'bn_recalib',
          'bn_batch', 'warmup')
@@ -127,21 +129,27 @@ def _hooks(config_hooks, recipe: dict, n_train: int) -> List[dict]:
     return out
 
 
+def dl4all_epochs(iters: int, recipe: dict, n_train: int) -> tuple:
+    """``(epochs, steps per epoch, warm-up epochs)`` of a DL4ALL run of
+    ``iters`` optimizer steps: epochs of ``ceil(n_train / target batch)``
+    steps, rounded to whole epochs, the warm-up included."""
+    steps = math.ceil(n_train / int(recipe['batch'][1]))
+    warmup = int(recipe['warmup'])
+    return max(warmup + 1, round(iters / steps)), steps, warmup
+
+
 def dl4all_options(config: str, iters: int, recipe: dict,
-                   n_train: int) -> dict:
-    """The budget (``iters`` optimizer steps: epochs of ``ceil(n_train /
-    target batch)`` steps, 8 validations) and the knobs of ``recipe`` that
-    differ from ``config``'s."""
+                   n_train: int, validations: int = 8) -> dict:
+    """The budget (``iters`` optimizer steps: :func:`dl4all_epochs`,
+    ``validations`` validations after the warm-up, :mod:`.schedule`; 0:
+    none) and the knobs of ``recipe`` that differ from ``config``'s."""
     base, cfg = config_recipe(config), load_config(config)
     src, tgt = (int(b) for b in recipe['batch'])
-    steps = math.ceil(n_train / tgt)
-    warmup = int(recipe['warmup'])
-    epochs = max(warmup + 1, round(iters / steps))
+    epochs, steps, warmup = dl4all_epochs(iters, recipe, n_train)
     opts = {
         'train_dataloader.batch_sampler.epoch_length': steps,
         'train_cfg.max_epochs': epochs,
-        'train_cfg.val_interval': max(1, epochs // 8),
-        'default_hooks.checkpoint.interval': max(1, epochs // 8),
+        **loop_options(epochs, warmup, validations),
         'param_scheduler.0.begin': warmup,
         'param_scheduler.0.end': epochs,
     }
