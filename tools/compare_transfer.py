@@ -3,21 +3,26 @@ target labels?
 
 Trains every method (target-only fine-tuning, sequential transfer, stock
 mixed multi-task, DL4ALL joint and Greedy) with the same backbone, init,
-input size, augmentation, optimizer, steps and model selection (best
-validation balanced accuracy) on nested target training subsets of each
-size, for each seed, and reports test balanced accuracy with paired tests::
+input size, augmentation, optimizer, steps and validation schedule on
+nested target training subsets of each size, for each label draw (each
+draw its own subsets of the training pool, the same for every method) and
+repeat, and reports test balanced accuracy with paired tests::
 
     python tools/compare_transfer.py --source SRC --target TGT \\
         --class-map 'Benign=normal;Early,Pre,Pro=ALL' \\
-        --target-sizes 24,48,96,all --work-dir work_dirs/compare
+        --target-sizes 24,48,96,all --draws 5 --work-dir work_dirs/compare
 
-``SRC``/``TGT`` are folders with one sub-folder per class or annotation
-files (``relative/path label`` lines, paths relative to ``--*-root``).
-Without ``--target-test`` the target is split group-wise (``--group-regex``)
-into train/val/test. Writes ``results.json``, ``results.md``,
-``learning_curve.png`` and every run's work dir under ``--work-dir``;
-re-running the same command skips finished runs. See README.md, "Does
-DL4ALL beat transfer learning on my data?".
+``--selection last`` (default) tests each run's last checkpoint and uses
+no validation image; ``budget-val`` selects on a quarter of the n labels
+held out of training; ``extra-val`` on the validation split (n + its size
+labels used). ``SRC``/``TGT`` are folders with one sub-folder per class or
+annotation files (``relative/path label`` lines, paths relative to
+``--*-root``). Without ``--target-test`` the target is split group-wise
+(``--group-regex``) into train/val/test (seed 0, whatever the draws).
+Writes ``results.json``, ``results.md``, ``learning_curve.png`` and every
+run's work dir under ``--work-dir``; re-running the same command skips
+finished runs. See README.md, "Does DL4ALL beat transfer learning on my
+data?".
 """
 import argparse
 import shlex
@@ -27,6 +32,8 @@ from typing import List, Optional
 from dl4all_mm.evaluation.transfer import methods as tm
 from dl4all_mm.evaluation.transfer.compare import (CompareOptions,
                                                    run_comparison)
+from dl4all_mm.evaluation.transfer.draws import (check_draws,
+                                                 check_selection)
 from dl4all_mm.evaluation.transfer.image_set import InputError
 from dl4all_mm.evaluation.transfer.task import TaskInputs, parse_sizes
 
@@ -92,15 +99,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--methods', default=DEFAULT_METHODS, help='comma-'
                    'separated methods (listed below), default all five, '
                    'e.g. --methods target-only,dl4all-joint')
-    p.add_argument('--seeds', default='0,1,2', help='distinct training '
-                   'seeds, one paired run per method and seed, default '
-                   '0,1,2, e.g. --seeds 0,1,2,3,4')
+    p.add_argument('--draws', type=int, default=5, help='label draws: '
+                   'draw d trains every method on its own stratified '
+                   'subsets of the target training pool (nested across '
+                   'sizes), default 5, e.g. --draws 10')
+    p.add_argument('--seeds', default='0', help='repeats of every run '
+                   '(distinct numbers below 1000 each; run seed = 1000 * '
+                   'repeat + draw), default 0 (one run per method, size '
+                   'and draw), e.g. --seeds 0,1')
+    p.add_argument('--selection', default='last', help='which checkpoint '
+                   'is tested: "last" (default: a fixed schedule, no '
+                   'validation images), "budget-val" (the best on a '
+                   'stratified quarter of the n labels, held out of '
+                   'training) or "extra-val" (the best on the validation '
+                   'split: n + its size labels used), e.g. --selection '
+                   'budget-val')
     p.add_argument('--iters', type=int, default=300,
                    help='optimizer steps of 32 images per run, e.g. '
                    '--iters 1200')
     p.add_argument('--lr-search', help='candidate learning rates, e.g. '
                    '0.003,0.01,0.03: each method picks its best on the '
-                   'validation split (first seed, largest size) first')
+                   'validation split (first repeat, draw 0, largest size) first')
     p.add_argument('--recipe', nargs='+', default=[], metavar='KEY=VALUE',
                    help='recipe knobs of every method, e.g. lr=0.01 '
                    'warmup=0 batch=8,24')
@@ -182,9 +201,15 @@ def _check_values(args: argparse.Namespace) -> None:
     if args.source_limit is not None and args.source_limit <= 0:
         raise InputError(f'--source-limit {args.source_limit}: the source '
                          'limit must be a positive number of images')
+    check_draws(args.draws)
+    check_selection(args.selection)
     seeds = _numbers(args.seeds, '--seeds')
     if not seeds:
         raise InputError(f'--seeds {args.seeds!r}: give at least one seed')
+    bad = [s for s in seeds if not 0 <= s < 1000]
+    if bad:
+        raise InputError(f'--seeds {args.seeds!r}: repeat(s) {bad} not in '
+                         '0..999 (run seed = 1000 * repeat + draw)')
     twice = sorted({s for s in seeds if seeds.count(s) > 1})
     if twice:
         raise InputError(f'--seeds {args.seeds!r}: seed(s) {twice} given '
@@ -208,7 +233,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             sizes=parse_sizes(args.target_sizes),
             split=split,
             source_limit=args.source_limit, img_size=args.img_size,
-            source_overlap=args.allow_source_overlap or 'refuse')
+            source_overlap=args.allow_source_overlap or 'refuse',
+            draws=args.draws, selection=args.selection)
         opts = CompareOptions(
             methods=args.methods.split(','),
             seeds=_numbers(args.seeds, '--seeds'), iters=args.iters,

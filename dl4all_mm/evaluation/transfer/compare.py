@@ -1,14 +1,17 @@
-"""Run the comparison: every method on every target size and seed, through
-the protocol machinery, then the learning-curve report.
+"""Run the comparison: every method on every target size, label draw and
+repeat, through the protocol machinery, then the learning-curve report.
 
-Layout of ``work_dir``: ``data/`` (annotation files), ``n{size}/`` (one
-protocol per target size, ``protocol.json``, which
-``tools/run_protocol.py`` runs the same way; ``runs/<method>/
-seed<S>-foldn<size>/`` with each run's work dirs and best checkpoint, and
-that size's ``results.md``),
-optionally ``lr_search/``, and the report: ``results.json``, ``results.md``,
-``learning_curve.png``, ``command.txt``. Finished runs are skipped when the
-same command runs again.
+Layout of ``work_dir``: ``data/`` (annotation files: ``train_n{size}_d{d}
+.txt`` per size and draw; under ``--selection budget-val`` also
+``fit_n{size}_d{d}.txt``, trained on, and ``bval_n{size}_d{d}.txt``,
+selected on), ``n{size}/d{d}/`` (one protocol per target size and draw,
+``protocol.json``, which ``tools/run_protocol.py`` runs the same way;
+``runs/<method>/seed<S>-foldn<size>-d<d>/`` with each run's work dirs and
+checkpoints, and that protocol's ``results.md``; run seed ``S = 1000 *
+repeat + d``), optionally ``lr_search/``, and the report:
+``results.json``, ``results.md``, ``learning_curve.png``,
+``command.txt``. Finished runs are skipped when the same command runs
+again.
 """
 import json
 import os.path as osp
@@ -21,6 +24,9 @@ from ..protocol_runner import expand_protocol
 from ..report import METRIC, write_results
 from . import methods as tm
 from .data_options import task_data
+from .compare_notes import (selection_notes, validations_of,
+                            validation_counts)
+from .schedule import VALIDATIONS
 from .task import TaskInputs, TransferTask, plan_task, write_task
 from .work_data import check_same_task, check_work_dir
 
@@ -30,7 +36,7 @@ class CompareOptions:
     """How to train (the non-data options of ``compare_transfer.py``)."""
     methods: Sequence[str] = ('target-only', 'sequential', 'mixed',
                               'dl4all-joint', 'dl4all-greedy')
-    seeds: Sequence[int] = (0, 1, 2)
+    seeds: Sequence[int] = (0, )  # repeats: run seed 1000 * repeat + draw
     iters: int = 300
     backbone: str = 'efficientnet-lite0'
     pretrained: Optional[str] = None
@@ -44,6 +50,7 @@ class CompareOptions:
     launcher: object = None  # a launchers.BaseLauncher; None: local, jobs
     # (run_comparison sets LocalLauncher(jobs, run_timeout))
     overwrite: bool = False  # replace a work folder holding another task
+    validations: int = VALIDATIONS  # per run, unless --selection last
 
 
 def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
@@ -56,33 +63,44 @@ def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
     return out
 
 
-def _protocol(task: TransferTask, size: int, opts: CompareOptions,
-              recipes: dict, spec: dict, title: str, notes: Sequence[str],
+def _protocol(task: TransferTask, size: int, draw: int,
+              opts: CompareOptions, recipes: dict, spec: dict, title: str,
+              notes: Sequence[str], selection: str,
               test_ann: Optional[str] = None) -> dict:
-    """The protocol of one target size (config paths absolute)."""
-    data = task.sizes[size]
+    """The protocol of one target size and draw (config paths absolute):
+    every method trains on the draw's images, with seeds ``1000 * repeat
+    + draw``."""
+    sub = task.subsets[(size, draw)]
+    data = sub.data
     if test_ann is not None:
         data = type(data)(**dict(data.__dict__, test_ann=test_ann))
+    validations = validations_of(opts, selection)
     methods = []
     for name in opts.methods:
         stages = tm.stages(name, opts.iters, spec, recipes[name],
-                           task.weights[size], size, data)
+                           sub.weights, data.n_target, data,
+                           validations=validations)
         if opts.device == 'cuda':
             for stage in stages:
                 stage['cfg_options']['env_cfg.cudnn_benchmark'] = True
         methods.append(dict(name=name, stages=stages))
-    env = dict(DL4ALL_COMPARE_DATA=task.digests[size], PYTHONUNBUFFERED='1')
+    env = dict(DL4ALL_COMPARE_DATA=sub.digest, PYTHONUNBUFFERED='1')
     if opts.device == 'cpu':
         env['CUDA_VISIBLE_DEVICES'] = ''
     return dict(methods=methods, data=task_data(data),
-                seeds=list(opts.seeds), folds=[f'n{size}'], env=env,
+                seeds=[1000 * r + draw for r in opts.seeds],
+                folds=[f'n{size}-d{draw}'], env=env,
                 references=references(opts.methods),
                 select_metric=f'diagnostic/{METRIC}', positive_index=1,
                 run_timeout=opts.run_timeout, title=title, notes=list(notes),
                 record_fields=dict(target_size=size,
                                    n_test=_lines(data.test_ann),
                                    backbone=opts.backbone,
-                                   img_size=data.img_size, iters=opts.iters))
+                                   img_size=data.img_size, iters=opts.iters,
+                                   draw=draw, train_sha256=sub.train_sha256,
+                                   labels_used=sub.labels_used,
+                                   selection=selection,
+                                   train_counts=list(sub.train_counts)))
 
 
 def _runs(protocol: dict, work_dir: str) -> tuple:
@@ -105,14 +123,15 @@ def _execute(protocol, runs, work_dir: str, opts: CompareOptions) -> tuple:
 
 
 def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
-              work_dir: str) -> Optional[Dict[str, float]]:
+              work_dir: str, selection: str) -> Optional[Dict[str, float]]:
     """Pick each method's learning rate on the validation split: one run
-    per method and candidate (first seed, largest target size), the model
-    selected and scored on the validation split; no test image is used.
+    per method and candidate (first repeat, largest target size, draw 0),
+    tested on the validation split; no test image is used.
     Writes ``work_dir/lr_search/lr_search.json``. Returns None while a
     search run is still submitted (``--launcher slurm --no-wait``)."""
-    size = max(task.sizes)
-    val = task.sizes[size].val_ann
+    size, draw = max(task.sizes), 0
+    val = osp.join(osp.dirname(task.subsets[(size, draw)].data.test_ann),
+                   'val.txt')
     scores: Dict[str, Dict[float, float]] = {m: {} for m in opts.methods}
     one_seed = CompareOptions(**dict(opts.__dict__, seeds=[opts.seeds[0]]))
     waiting = False
@@ -120,9 +139,9 @@ def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
         recipes = _recipes(one_seed, {m: lr for m in opts.methods})
         lr_dir = osp.join(work_dir, 'lr_search', f'lr{lr:g}')
         protocol, runs = _runs(_protocol(
-            task, size, one_seed, recipes, spec,
-            f'lr search: lr {lr:g}, validation split', [], test_ann=val),
-            lr_dir)
+            task, size, draw, one_seed, recipes, spec,
+            f'lr search: lr {lr:g}, validation split', [], selection,
+            test_ann=val), lr_dir)
         records, _ = _execute(protocol, runs, lr_dir, one_seed)
         for record in records:
             scores[record['method']][lr] = record['metrics'][METRIC]
@@ -135,7 +154,8 @@ def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
         if by_lr:  # the best; the smaller lr on a tie
             picked[method] = max(sorted(by_lr), key=lambda lr: by_lr[lr])
     with open(osp.join(work_dir, 'lr_search', 'lr_search.json'), 'w') as f:
-        json.dump(dict(size=size, seed=opts.seeds[0], scores={
+        json.dump(dict(size=size, draw=draw, seed=1000 * opts.seeds[0] + draw,
+                       scores={
             m: {f'{lr:g}': v for lr, v in s.items()}
             for m, s in scores.items()}, picked=picked), f, indent=2)
     return picked
@@ -170,7 +190,7 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     # end issue 18
     lrs = {}
     if opts.lr_search and not dry_run:
-        lrs = search_lr(task, opts, spec, work_dir)
+        lrs = search_lr(task, opts, spec, work_dir, inputs.selection)
         if lrs is None:  # slurm --no-wait: search runs still out
             print('lr search runs submitted or running: run the same '
                   'command again to collect them')
@@ -181,24 +201,26 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     title = (f'Transfer comparison: {inputs.source} -> {inputs.target} '
              f'({opts.backbone}, {init}, {inputs.img_size} px, '
              f'{opts.iters} steps)')
-    notes = list(task.notes) + [
-        tm.budget_note(opts.iters, max(task.sizes), recipes).replace(
-            'the 300-image validation split', 'the validation split'),
+    counts = validation_counts(task, opts, recipes, inputs.selection)
+    notes = list(task.notes) + selection_notes(
+        task, opts, recipes, inputs.selection, counts) + [
         'Learning rates: ' + ', '.join(
             f'{m} {r["lr"]:g}' for m, r in recipes.items()) +
         (' (picked on the validation split, lr_search/lr_search.json)'
          if lrs else '') + '.',
         f'Device {opts.device}; ' + opts.launcher.describe(),
         f'Command: `{opts.command}`']
-    protocols = {size: _runs(_protocol(
-        task, size, opts, recipes, spec, f'{title}: {size} target images',
-        notes), osp.join(work_dir, f'n{size}')) for size in task.sizes}
+    protocols = {key: _runs(_protocol(
+        task, *key, opts, recipes, spec,
+        f'{title}: {key[0]} target images, draw {key[1]}', notes,
+        inputs.selection), osp.join(work_dir, *_folder(*key)))
+        for key in sorted(task.subsets)}
     if dry_run:
-        for size, (_, runs) in protocols.items():
+        for key, (_, runs) in protocols.items():
             for run in runs:
-                print(f'n{size}/runs/{run.name}')
+                print('/'.join(_folder(*key)) + f'/runs/{run.name}')
             if hasattr(opts.launcher, 'write_dry_run'):  # slurm: sbatch
-                size_dir = osp.join(work_dir, f'n{size}')
+                size_dir = osp.join(work_dir, *_folder(*key))
                 print('sbatch script (nothing submitted): ' +
                       opts.launcher.write_dry_run(
                           [(r, osp.abspath(osp.join(size_dir, 'runs',
@@ -209,16 +231,18 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
         return 0
     if getattr(opts.launcher, 'wait', False):  # slurm: queue every size's
         opts.launcher.wait = False  # job array first, then wait for each
-        for size, (protocol, runs) in protocols.items():
-            _execute(protocol, runs, osp.join(work_dir, f'n{size}'), opts)
+        for key, (protocol, runs) in protocols.items():
+            _execute(protocol, runs, osp.join(work_dir, *_folder(*key)),
+                     opts)
         opts.launcher.wait = True
     records, failures = [], []
-    for size, (protocol, runs) in protocols.items():
+    for key, (protocol, runs) in protocols.items():
         if opts.progress:
-            print(f'target size {size}: {len(runs)} runs')
+            print(f'target size {key[0]}, draw {key[1]}: {len(runs)} runs')
         done, failed = _execute(protocol, runs,
-                                osp.join(work_dir, f'n{size}'), opts)
-        records += done
+                                osp.join(work_dir, *_folder(*key)), opts)
+        records += [dict(r, validations=counts[(r['method'], *key)])
+                    for r in done]
         failures += failed
         write_results(records, osp.join(work_dir, 'results.json'),
                       osp.join(work_dir, 'results.md'),
@@ -234,11 +258,17 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     return 1 if failures else 0
 
 
+def _folder(size: int, draw: int) -> tuple:
+    """The protocol folder of a size and draw: ``n{size}/d{draw}``."""
+    return f'n{size}', f'd{draw}'
+
+
 def task_identity(inputs: TaskInputs, opts: CompareOptions,
                   task: TransferTask) -> dict:
     """What a work folder's results depend on beyond sizes, methods and
     seeds: the data inputs, the options that change every run, the split."""
-    data = {k: v for k, v in inputs.__dict__.items() if k != 'sizes'}
+    data = {k: v for k, v in inputs.__dict__.items()
+            if k not in ('sizes', 'draws')}  # more of them: a superset
     data['split'] = [round(v, 6) for v in data['split']]
     return json.loads(json.dumps(dict(  # as task.json reads back
         data, backbone=opts.backbone, pretrained=opts.pretrained,
@@ -248,7 +278,7 @@ def task_identity(inputs: TaskInputs, opts: CompareOptions,
 
 def print_plan(task: TransferTask) -> None:
     """What ``--dry-run`` shows of the data: per split its images, classes
-    and groups, and each size's subset counts per class."""
+    and groups, and each size's and draw's subset counts per class."""
     for line in task.summary:
         print(line)
 

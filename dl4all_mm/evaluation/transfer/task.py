@@ -3,12 +3,14 @@ the annotation files and statistics every run of every method shares."""
 import hashlib
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from dl4all_mm.datasets.group_split import (balanced_source, group_ids,
-                                            nested_subsets, split_groups)
+                                            split_groups)
 from dl4all_mm.engine.hooks.class_weight_hook import compute_class_weights
 from .data_options import TaskData
+from .draws import (DrawData, budget_val_split, check_selection,
+                    draw_subsets, sha256)
 from .image_set import (ImageSet, InputError, apply_class_map,
                         check_classes, check_images, parse_class_map,
                         read_image_set, self_labels)
@@ -16,7 +18,10 @@ from .stats import mean_std
 from .task_checks import check_source, check_target
 from .work_data import write_atomically
 
-SPLIT_SEED = 0  # fixed: every method and seed sees the same splits
+#: Seed of the target train/val/test split (and of the source subset of
+#: ``--source-limit``) only: fixed, so every draw, method and seed shares
+#: the split. Label draws have their own seeds (:mod:`.draws`).
+SPLIT_SEED = 0
 
 
 @dataclass
@@ -36,6 +41,8 @@ class TaskInputs:
     source_limit: Optional[int] = None
     img_size: int = 96
     source_overlap: str = 'refuse'
+    draws: int = 5
+    selection: str = 'last'
 
 
 @dataclass
@@ -43,23 +50,31 @@ class TransferTask:
     """The written data of a comparison.
 
     Attributes:
-        sizes (dict): target training size -> :class:`TaskData`.
-        weights (dict): target training size -> target class weights.
+        subsets (dict): ``(target training size, draw)`` ->
+            :class:`.draws.DrawData` (its files, class weights, digest,
+            record fields).
         notes (list[str]): What was split how, for the report.
-        digests (dict): target training size -> hash of exactly what its
-            runs read (its subset, val, test, source, statistics).
         files (dict): annotation file name -> text (what ``data/`` holds).
         split_digest (str): Hash of the source, val and test lists.
         summary (list[str]): Per split images, groups and class counts,
-            and each size's class counts (``--dry-run`` prints them).
+            and each size's and draw's class counts (``--dry-run`` prints
+            them).
     """
-    sizes: Dict[int, TaskData]
-    weights: Dict[int, List[float]]
+    subsets: Dict[Tuple[int, int], DrawData]
     notes: List[str] = field(default_factory=list)
-    digests: Dict[int, str] = field(default_factory=dict)
     files: Dict[str, str] = field(default_factory=dict)
     split_digest: str = ''
     summary: List[str] = field(default_factory=list)
+
+    @property
+    def sizes(self) -> List[int]:
+        """Target training sizes, ascending."""
+        return sorted({size for size, _ in self.subsets})
+
+    @property
+    def draws(self) -> List[int]:
+        """Draw indices, ascending."""
+        return sorted({draw for _, draw in self.subsets})
 
 
 def _ann_text(images: ImageSet) -> str:
@@ -189,6 +204,7 @@ def plan_task(inputs: TaskInputs, out_dir: str,
     Raises:
         InputError: any bad input, before anything is written or trained.
     """
+    check_selection(inputs.selection)
     notes: List[str] = []
     source = _source(inputs)
     target = read_image_set(inputs.target, inputs.target_root, '--target')
@@ -197,8 +213,8 @@ def plan_task(inputs: TaskInputs, out_dir: str,
     train = splits['train']
     sizes = sorted({len(train) if s == 'all' else int(s)
                     for s in inputs.sizes})
-    subsets = nested_subsets(train.indices(), sizes, SPLIT_SEED,
-                             train.classes)
+    subsets = draw_subsets(train.indices(), sizes, inputs.draws,
+                           train.classes)
     check_images(source.paths + [p for s in splits.values()
                                  for p in s.paths], threads)
     check_target(splits)
@@ -209,43 +225,64 @@ def plan_task(inputs: TaskInputs, out_dir: str,
              'test.txt': _ann_text(splits['test'])}
     src_norm = mean_std(source.paths, inputs.img_size)
     classes = list(train.classes)
-    out: Dict[int, TaskData] = {}
-    weights: Dict[int, List[float]] = {}
-    digests: Dict[int, str] = {}
     ann = {k: osp.abspath(osp.join(out_dir, f'{k}.txt'))
            for k in ('source', 'val', 'test')}
-    for size in sizes:
-        part = train.subset(subsets[size])
-        name = f'train_n{size}.txt'
-        files[name] = _ann_text(part)
-        weights[size] = class_weights(part.indices(), len(classes))
-        summary.append(f'target size {size}: ' + ', '.join(
-            f'{c} {part.labels.count(c)}' for c in classes))
-        out[size] = TaskData(
+    out: Dict[Tuple[int, int], DrawData] = {}
+    norms: Dict[tuple, tuple] = {}  # one statistic per image list
+    for (size, draw), idx in sorted(subsets.items()):
+        part = train.subset(idx)
+        tag = f'n{size}_d{draw}'
+        files[f'train_{tag}.txt'] = _ann_text(part)
+        fit, val_file, n_val = part, 'val.txt', len(splits['val'])
+        if inputs.selection == 'budget-val':
+            keep, held = budget_val_split(part.indices(), size, draw,
+                                          classes)
+            fit, val_file, n_val = part.subset(keep), f'bval_{tag}.txt', 0
+            files[val_file] = _ann_text(part.subset(held))
+        fit_file = f'fit_{tag}.txt' if fit is not part else f'train_{tag}.txt'
+        files[fit_file] = _ann_text(fit)
+        summary.append(f'target size {size} draw {draw}: ' + ', '.join(
+            f'{c} {part.labels.count(c)}' for c in classes) + (
+            '' if fit is part else ' (trained on: ' + ', '.join(
+                f'{c} {fit.labels.count(c)}' for c in classes) + ')'))
+        key = tuple(fit.paths)
+        if key not in norms:
+            norms[key] = mean_std(fit.paths, inputs.img_size)
+        data = TaskData(
             source_ann=ann['source'], source_classes=list(source.classes),
-            target_ann=osp.abspath(osp.join(out_dir, name)),
-            val_ann=ann['val'], test_ann=ann['test'],
-            target_classes=classes, source_norm=src_norm,
-            target_norm=mean_std(part.paths, inputs.img_size),
-            img_size=inputs.img_size, n_source=len(source), n_target=size)
+            target_ann=osp.abspath(osp.join(out_dir, fit_file)),
+            val_ann=osp.abspath(osp.join(out_dir, val_file)),
+            test_ann=ann['test'], target_classes=classes,
+            source_norm=src_norm, target_norm=norms[key],
+            img_size=inputs.img_size, n_source=len(source),
+            n_target=len(fit))
         digest = hashlib.sha1()  # exactly what this size's runs read
-        for key in (name, 'val.txt', 'test.txt', 'source.txt'):
-            digest.update(key.encode() + files[key].encode())
-        digest.update(repr((out[size].source_norm,
-                            out[size].target_norm)).encode())
-        digests[size] = digest.hexdigest()[:16]
+        read = [fit_file, 'test.txt', 'source.txt'] + (
+            [] if inputs.selection == 'last' else [val_file])
+        for name in read:
+            digest.update(name.encode() + files[name].encode())
+        digest.update(repr((data.source_norm, data.target_norm)).encode())
+        out[(size, draw)] = DrawData(
+            data=data, weights=class_weights(fit.indices(), len(classes)),
+            digest=digest.hexdigest()[:16],
+            train_sha256=sha256(files[fit_file]),
+            train_counts=[fit.labels.count(c) for c in classes],
+            labels_used=size + (n_val if inputs.selection == 'extra-val'
+                                else 0))
     notes.append(
         f'Source: {len(source)} images, {len(source.classes)} classes '
         f'({inputs.source_labels} labels'
         + (f', a stratified subset of {inputs.source_limit}'
            if inputs.source_limit else '') + f'); target classes {classes}'
-        f'; nested stratified training subsets {sizes}; inputs '
-        f'{inputs.img_size} px; per-domain mean/std from training images.')
+        f'; {inputs.draws} label draw(s) of stratified training subsets '
+        f'of the training pool, nested across sizes {sizes} (draw d: '
+        f'seed d); inputs {inputs.img_size} px; per-domain mean/std from '
+        'training images.')
     summary.insert(0, f'source: {len(source)} images, classes ' + ', '.join(
         f'{c} {source.labels.count(c)}' for c in source.classes))
     split = hashlib.sha1(''.join(files[k] for k in (
         'source.txt', 'val.txt', 'test.txt')).encode()).hexdigest()[:16]
-    return TransferTask(out, weights, notes, digests, files, split, summary)
+    return TransferTask(out, notes, files, split, summary)
 
 
 def write_task(task: TransferTask, out_dir: str,
