@@ -4,7 +4,8 @@ The learning curve of docs/results.md: source PBC (a stratified 2,400-image
 subset), target all_aria as normal (Benign) vs ALL (Early/Pre/Pro), nested
 target training subsets of 24, 48, 96 and 240 images, EfficientNet-Lite0
 (offline ImageNet weights), 96 px, 120 steps of 32 images, learning rates
-picked on the validation split, 3 seeds::
+picked on the validation split, 5 label draws (one run per method, size
+and draw)::
 
     python benchmarks/transfer.py --data-root ../shared/data \\
         --prepare-data work_dirs/transfer/data96
@@ -30,7 +31,7 @@ import transfer_data  # noqa: E402
 
 PRESET = ['--class-map', 'Benign=normal;Early,Pre,Pro=ALL',
           '--source-limit', '2400', '--target-sizes', '24,48,96,240',
-          '--seeds', '0,1,2', '--iters', '120', '--img-size', '96',
+          '--draws', '5', '--iters', '120', '--img-size', '96',
           '--backbone', 'efficientnet-lite0',
           '--lr-search', '0.003,0.01,0.03']
 

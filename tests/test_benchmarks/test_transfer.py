@@ -117,14 +117,14 @@ class TestPreset(unittest.TestCase):
             '--dry-run', '--launcher', 'slurm', '--partition', 'gpu',
             '--gpus-per-run', '1', '--time', '2:00:00', '--max-parallel',
             '4'])
-        dirs = sorted(glob.glob(osp.join(work, 'n*')))
-        self.assertEqual(len(dirs), 2)
+        dirs = sorted(glob.glob(osp.join(work, 'n*', 'd*')))
+        self.assertEqual(len(dirs), 2 * 5)  # sizes x draws
         for size_dir in dirs:
             with open(osp.join(size_dir, 'submitit', 'dry_run.sbatch')) as f:
                 lines = f.read().splitlines()
             for line in ('#SBATCH --partition=gpu', '#SBATCH --time=120',
                          '#SBATCH --gpus-per-node=1',
-                         '#SBATCH --array=0-14%4'):  # 5 methods x 3 seeds
+                         '#SBATCH --array=0-4%4'):  # 5 methods
                 self.assertIn(line, lines)
             self.assertFalse(osp.exists(osp.join(size_dir, 'runs')))
         self.assertFalse(osp.exists(osp.join(work, 'lr_search')))
@@ -133,6 +133,7 @@ class TestPreset(unittest.TestCase):
         work = osp.join(self.tmp, 'work')
         extra = ['--work-dir', work, '--no-progress', '--target-sizes',
                  '6,all', '--source-limit', '16', '--seeds', '0,1',
+                 '--draws', '2',
                  '--lr-search', '', '--iters', '8', '--methods',
                  'target-only,sequential,mixed,dl4all-joint,dl4all-greedy']
         patch = 'dl4all_mm.evaluation.transfer.compare.execute_protocol'
@@ -146,14 +147,15 @@ class TestPreset(unittest.TestCase):
             'run_protocol', osp.join(ROOT, 'tools', 'run_protocol.py'))
         run_protocol = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(run_protocol)
-        files = sorted(glob.glob(osp.join(work, 'n*', 'protocol.json')))
-        self.assertEqual(len(files), 2)
+        files = sorted(glob.glob(osp.join(work, 'n*', 'd*',
+                                          'protocol.json')))
+        self.assertEqual(len(files), 2 * 2)  # sizes x draws
         with mock.patch('dl4all_mm.evaluation.protocol_file.'
                         'execute_protocol', tool):
             for path in files:
                 _quiet(run_protocol.main, [path, '--work-dir',
                                            osp.dirname(path)])
-        self.assertEqual(len(preset.runs), 2 * 5 * 2)
+        self.assertEqual(len(preset.runs), 2 * 2 * 5 * 2)
         self.assertEqual(_specs(preset.runs), _specs(direct.runs))
         self.assertEqual(sorted(_specs(preset.runs)),
                          sorted(_specs(tool.runs)))

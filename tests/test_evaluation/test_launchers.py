@@ -157,11 +157,11 @@ class TestFrontEndErrors(TestCase):
             '--time', '2:00:00'
         ])
         self.assertEqual(code, 0, out)
-        for size in (8, 16):  # one job array per target size
-            with open(osp.join(work, f'n{size}', 'submitit',
+        for size in (8, 16):  # one job array per target size and draw
+            with open(osp.join(work, f'n{size}', 'd0', 'submitit',
                                'dry_run.sbatch')) as f:
                 text = f.read()
             for line in ('#SBATCH --array=0-1%2', '#SBATCH --time=120',
                          '#SBATCH --gpus-per-node=1'):
                 self.assertIn(line, text)
-        self.assertFalse(osp.exists(osp.join(work, 'n8', 'runs')))
+        self.assertFalse(osp.exists(osp.join(work, 'n8', 'd0', 'runs')))

@@ -106,7 +106,7 @@ class TestNoHeldOutImageInTraining(WorkCase):
     def test_training_image_copy_in_test_is_refused(self):
         test = osp.join(self.tmp, 'test')
         write_images(test, dict(Benign=3, Early=3), seed=9)
-        train = [p for p in self.listed('train_n16') if '/Early/' in p][0]
+        train = [p for p in self.listed('train_n16_d0') if '/Early/' in p][0]
         shutil.copy(train, osp.join(test, 'Early', 'copy.png'))
         self.assert_refused(self.args('--target-test', test),
                             'also training', train,
@@ -138,12 +138,14 @@ class TestWorkFolder(WorkCase):
         self.assertEqual(code, 0, out + err)
         self.assertIn('target train: 42 images, 6 groups; per class: '
                       'normal 18, ALL 24', out)
-        self.assertIn('target size 8: normal 3, ALL 5', out)
+        self.assertIn('target size 8 draw 0: normal 3, ALL 5', out)
+        self.assertIn('target size 16 draw 4: ', out)  # 5 draws
         self.assertIn('source: 36 images, classes a 12, b 12, c 12', out)
 
     def test_a_new_size_changes_no_other_fingerprint(self):
         def fingerprint(size):
-            with open(osp.join(self.work, f'n{size}', 'protocol.json')) as f:
+            with open(osp.join(self.work, f'n{size}', 'd0',
+                                   'protocol.json')) as f:
                 return json.load(f)['env']['DL4ALL_COMPARE_DATA']
 
         before = {s: fingerprint(s) for s in (8, 16)}
@@ -166,13 +168,13 @@ class TestResume(unittest.TestCase):
                     paths['target'], '--class-map', CLASS_MAP,
                     '--group-regex', r'/(P\d+)_', '--target-sizes', '8',
                     '--methods', 'target-only', '--seeds', '0',
-                    '--iters', '2', '--img-size', '32', '--backbone',
+                    '--draws', '1', '--iters', '2', '--img-size', '32', '--backbone',
                     'resnet18', '--recipe', 'lr=0.01', 'bn_recalib=0',
                     '--no-progress', '--work-dir', work]
             code, out, err = _run(argv)
             self.assertEqual(code, 0, out + err)
-            record = osp.join(work, 'n8', 'runs', 'target-only',
-                              'seed0-foldn8', 'record.json')
+            record = osp.join(work, 'n8', 'd0', 'runs', 'target-only',
+                              'seed0-foldn8-d0', 'record.json')
             with open(record, 'rb') as f:
                 first = f.read()
             stamp = os.stat(record).st_mtime_ns

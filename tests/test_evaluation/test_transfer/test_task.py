@@ -106,9 +106,10 @@ class TestPrepareTask(unittest.TestCase):
                 TaskInputs(paths['source'], paths['target'],
                            class_map=CLASS_MAP, group_regex=r'/(P\d+)_',
                            sizes=(8, 16, 'all'), img_size=32), out)
-            self.assertEqual(sorted(task.sizes)[:2], [8, 16])
+            self.assertEqual(task.sizes[:2], [8, 16])
+            self.assertEqual(task.draws, [0, 1, 2, 3, 4])  # default 5
             full = max(task.sizes)
-            data = task.sizes[full]
+            data = task.subsets[(full, 0)].data
             self.assertEqual(data.target_classes, ['normal', 'ALL'])
             self.assertEqual(data.source_classes, ['a', 'b', 'c'])
 
@@ -118,7 +119,7 @@ class TestPrepareTask(unittest.TestCase):
 
             train = rows(data.target_ann)
             self.assertEqual(len(train), full)
-            small = rows(task.sizes[8].target_ann)
+            small = rows(task.subsets[(8, 0)].data.target_ann)
             self.assertTrue({p for p, _ in small} <= {p for p, _ in train})
             patients = {}
             for name in ('train', 'val', 'test'):
@@ -128,7 +129,7 @@ class TestPrepareTask(unittest.TestCase):
                     patient = osp.basename(p).split('_')[0]
                     self.assertEqual(patients.setdefault(patient, name), name)
             self.assertEqual(len(rows(data.source_ann)), 36)
-            self.assertEqual(len(task.weights[8]), 2)
+            self.assertEqual(len(task.subsets[(8, 0)].weights), 2)
             self.assertTrue(all(0 < m < 255 for m in data.target_norm[0]))
             self.assertIn('--group-regex', task.notes[0])
 
