@@ -1,6 +1,7 @@
 """``tools/compare_transfer.py`` on generated folders: bad inputs fail
 before training with the culprit named; a tiny comparison runs, reports
 and resumes."""
+import hashlib
 import io
 import json
 import os
@@ -97,26 +98,41 @@ class TestBadInputs(unittest.TestCase):
 class TestEndToEnd(unittest.TestCase):
 
     def test_tiny_comparison_reports_and_resumes(self):
+        """The defaults (--selection last, draws, --seeds 0) end to end:
+        2 draws x 2 sizes x 2 methods, every record with its draw, files
+        and labels; the last checkpoint tested, no validation run."""
         with tempfile.TemporaryDirectory() as tmp:
             paths = make_task(tmp)
             work = osp.join(tmp, 'work')
             argv = ['--source', paths['source'], '--target',
                     paths['target'], '--class-map', CLASS_MAP,
                     '--group-regex', r'/(P\d+)_', '--target-sizes', '8,all',
-                    '--methods', 'target-only,dl4all-joint', '--seeds', '0',
+                    '--methods', 'target-only,dl4all-joint', '--draws', '2',
                     '--iters', '4', '--img-size', '32', '--backbone',
-                    'resnet18', '--recipe', 'lr=0.01', 'bn_recalib=0',
+                    'resnet18', '--recipe', 'lr=0.01',
                     '--no-progress', '--work-dir', work]
             code, out, err = _run(argv)
             self.assertEqual(code, 0, out + err)
             with open(osp.join(work, 'results.json')) as f:
                 records = json.load(f)
-            self.assertEqual(len(records), 4)
+            self.assertEqual(len(records), 8)
             sizes = sorted({r['target_size'] for r in records})
             self.assertEqual(sizes[0], 8)
             for r in records:
                 self.assertGreater(r['n_test'], 0)
                 self.assertIsNotNone(r['metrics']['balanced_accuracy'])
+                self.assertEqual(r['seed'], r['draw'])  # repeat 0
+                self.assertEqual(r['fold'],
+                                 f"n{r['target_size']}-d{r['draw']}")
+                self.assertEqual(r['selection'], 'last')
+                self.assertEqual(r['labels_used'], r['target_size'])
+                self.assertEqual(r['validations'], 0)
+                self.assertEqual(sum(r['train_counts']), r['target_size'])
+                name = f"train_n{r['target_size']}_d{r['draw']}.txt"
+                with open(osp.join(work, 'data', name), 'rb') as f:
+                    self.assertEqual(r['train_sha256'],
+                                     hashlib.sha256(f.read()).hexdigest())
+            self.assertEqual({r['draw'] for r in records}, {0, 1})
             with open(osp.join(work, 'results.md')) as f:
                 report = f.read()
             self.assertIn('| dl4all-joint | target-only |', report)
@@ -124,14 +140,31 @@ class TestEndToEnd(unittest.TestCase):
             self.assertIn('## 8 target images', report)
             self.assertIn('### dl4all-joint minus target-only (points)',
                           report)
+            self.assertIn('Labels used: n (the target size)', report)
+            self.assertIn('--selection last', report)
             self.assertTrue(osp.getsize(osp.join(work,
                                                  'learning_curve.png')) > 0)
             with open(osp.join(work, 'command.txt')) as f:
                 self.assertIn('--target-sizes 8,all', f.read())
-            best = [n for n in os.listdir(osp.join(
-                work, 'n8', 'runs', 'target-only', 'seed0-foldn8',
-                'stage0')) if n.startswith('best_')]
-            self.assertTrue(best)
+            for method, last in (('target-only', 'iter_4.pth'),
+                                 ('dl4all-joint', None)):
+                run = osp.join(work, 'n8', 'd1', 'runs', method,
+                               'seed1-foldn8-d1')
+                stage = osp.join(run, 'stage0')
+                self.assertFalse([n for n in os.listdir(stage)
+                                  if n.startswith('best_')])
+                with open(osp.join(run, 'result.json')) as f:
+                    result = json.load(f)['stages'][-1]
+                self.assertIsNone(result['best_checkpoint'])
+                self.assertEqual(result['tested'], result['checkpoint'])
+                if last:
+                    self.assertTrue(result['tested'].endswith(last))
+                with open(osp.join(run, 'log.txt')) as f:
+                    log = f.read()
+                self.assertNotIn('Epoch(val)', log)
+                self.assertNotIn('Iter(val)', log)
+                if method == 'dl4all-joint':  # BN re-estimated at the end
+                    self.assertIn('Re-estimated BatchNorm statistics', log)
             # resume: nothing is trained again
             with mock.patch('dl4all_mm.evaluation.launchers.local.'
                             'subprocess_executor') as train:
@@ -154,7 +187,7 @@ class TestLrSearch(unittest.TestCase):
             argv = ['--source', paths['source'], '--target',
                     paths['target'], '--class-map', CLASS_MAP,
                     '--target-sizes', '8', '--methods', 'target-only',
-                    '--seeds', '0', '--iters', '3', '--img-size', '32',
+                    '--draws', '1', '--iters', '3', '--img-size', '32',
                     '--backbone', 'resnet18', '--recipe', 'bn_recalib=0',
                     '--lr-search', '0.001,0.05', '--jobs', '2',
                     '--no-progress', '--work-dir', work]
@@ -179,7 +212,7 @@ class TestLrSearch(unittest.TestCase):
                 self.assertNotIn('test.txt', text)
             best = max(sorted(scores, key=float), key=lambda k: scores[k])
             self.assertEqual(search['picked'], {'target-only': float(best)})
-            with open(osp.join(work, 'n8', 'protocol.json')) as f:
+            with open(osp.join(work, 'n8', 'd0', 'protocol.json')) as f:
                 protocol = json.load(f)
             opts = protocol['methods'][0]['stages'][0]['cfg_options']
             if float(best) != 0.1:  # the config's own lr is not passed

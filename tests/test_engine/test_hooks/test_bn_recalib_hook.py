@@ -181,6 +181,45 @@ class TestRecalibratedCheckpoint(TestCase):
                 self.assertEqual(changed, len(hook.after))
 
 
+    def test_no_validation_last_checkpoint_holds_statistics(self):
+        """Without validation (``compare_transfer.py --selection last``:
+        no val loader, the last checkpoint is tested) the statistics are
+        re-estimated once, after the last epoch, before the last
+        checkpoint is saved (epoch-based, as the DL4ALL configs)."""
+        torch.set_num_threads(1)
+        with tempfile.TemporaryDirectory() as tmp:
+            write_images(tmp)
+            hook = SnapshotBNHook(num_batches=2, batch_size=2)
+            calls = []
+            real = hook.recalibrate
+
+            def counted(runner):
+                calls.append(runner.train_loop.epoch)
+                real(runner)
+
+            hook.recalibrate = counted
+            cfg = runner_cfg(f'{tmp}/work', tmp, max_epochs=2,
+                             custom_hooks=[hook])
+            cfg['default_hooks']['checkpoint'] = dict(
+                type='CheckpointHook', interval=100)  # only the last
+            runner = Runner(**cfg)
+            self.assertIsNone(runner.val_loop)
+            runner.train()
+            self.assertEqual(calls, [1])  # after epoch 2 of 2 only
+            saved = sorted(f for f in os.listdir(f'{tmp}/work')
+                           if f.endswith('.pth'))
+            self.assertEqual(saved, ['epoch_2.pth'])
+            state = load_checkpoint_file(
+                osp.join(f'{tmp}/work', 'epoch_2.pth'),
+                map_location='cpu')['state_dict']
+            for layer, (mean, var) in hook.after.items():
+                torch.testing.assert_close(state[f'{layer}.running_mean'],
+                                           mean)
+                torch.testing.assert_close(state[f'{layer}.running_var'],
+                                           var)
+                self.assertFalse(torch.equal(hook.before[layer], mean))
+
+
 # ---------------------------------------------------------------- 2 ranks
 class _Dataset(torch.utils.data.Dataset):
     """Source 0..7, target 8..23; sample i is an image of constant i
