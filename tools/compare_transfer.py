@@ -119,7 +119,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    '--iters 1200')
     p.add_argument('--lr-search', help='candidate learning rates, e.g. '
                    '0.003,0.01,0.03: each method picks its best on the '
-                   'validation split (first repeat, draw 0, largest size) first')
+                   'validation split (first repeat, draw 0, largest size) '
+                   'first')
     p.add_argument('--recipe', nargs='+', default=[], metavar='KEY=VALUE',
                    help='recipe knobs of every method, e.g. lr=0.01 '
                    'warmup=0 batch=8,24')

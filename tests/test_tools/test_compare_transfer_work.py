@@ -168,8 +168,8 @@ class TestResume(unittest.TestCase):
                     paths['target'], '--class-map', CLASS_MAP,
                     '--group-regex', r'/(P\d+)_', '--target-sizes', '8',
                     '--methods', 'target-only', '--seeds', '0',
-                    '--draws', '1', '--iters', '2', '--img-size', '32', '--backbone',
-                    'resnet18', '--recipe', 'lr=0.01', 'bn_recalib=0',
+                    '--draws', '1', '--iters', '2', '--img-size', '32',
+                    '--backbone', 'resnet18', '--recipe', 'lr=0.01', 'bn_recalib=0',
                     '--no-progress', '--work-dir', work]
             code, out, err = _run(argv)
             self.assertEqual(code, 0, out + err)

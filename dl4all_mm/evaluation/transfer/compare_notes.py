@@ -42,6 +42,11 @@ def selection_notes(task: TransferTask, opts, recipes: dict,
         'stratified subsets of the training pool, seed d, nested across '
         'sizes; every method trains on the same images within a draw); '
         f'repeats {list(opts.seeds)}: run seed 1000 * repeat + draw.')
+    same = [n for n in task.sizes if len(task.draws) > 1 and len(
+        {task.subsets[(n, d)].train_sha256 for d in task.draws}) == 1]
+    if same:
+        notes.append(f'At size(s) {same} (the whole pool) every draw holds '
+                     'the same images: its draws differ only in seed.')
     odd = sorted({f'{m} at n={size}: {c}' for (m, size, _), c in
                   counts.items() if c != validations})
     if odd:
