@@ -175,6 +175,47 @@ class TestEndToEnd(unittest.TestCase):
                 self.assertEqual(json.load(f), records)
 
 
+class TestBudgetVal(unittest.TestCase):
+
+    def test_budget_val_selects_on_the_held_out_labels(self):
+        """``--selection budget-val``: both methods validate 4 times on
+        ``bval_n16_d0.txt`` and test their best checkpoint."""
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = make_task(tmp)
+            work = osp.join(tmp, 'work')
+            argv = ['--source', paths['source'], '--target',
+                    paths['target'], '--class-map', CLASS_MAP,
+                    '--target-sizes', '16', '--draws', '1',
+                    '--selection', 'budget-val',
+                    '--methods', 'target-only,dl4all-joint',
+                    '--iters', '8', '--img-size', '32', '--backbone',
+                    'resnet18', '--recipe', 'lr=0.01',
+                    '--no-progress', '--work-dir', work]
+            code, out, err = _run(argv)
+            self.assertEqual(code, 0, out + err)
+            with open(osp.join(work, 'results.json')) as f:
+                records = json.load(f)
+            self.assertEqual(len(records), 2)
+            with open(osp.join(work, 'data', 'fit_n16_d0.txt'), 'rb') as f:
+                fit = f.read()
+            for r in records:
+                self.assertEqual(r['selection'], 'budget-val')
+                self.assertEqual(r['labels_used'], 16)
+                self.assertEqual(r['validations'], 4)
+                self.assertEqual(r['train_sha256'],
+                                 hashlib.sha256(fit).hexdigest())
+                self.assertEqual(sum(r['train_counts']), 12)  # 16 - 4
+                run = osp.join(work, 'n16', 'd0', 'runs', r['method'],
+                               'seed0-foldn16-d0')
+                with open(osp.join(run, 'result.json')) as f:
+                    result = json.load(f)['stages'][-1]
+                self.assertTrue(result['best_checkpoint'])
+                self.assertEqual(result['tested'], result['best_checkpoint'])
+                with open(osp.join(run, 'log.txt')) as f:
+                    log = f.read()
+                self.assertEqual(log.count('(val)'), 4, r['method'])
+
+
 class TestLrSearch(unittest.TestCase):
     """``--lr-search``: tiny runs, two at a time (``--jobs 2``), score each
     candidate on the validation split, and the main runs train the picked
