@@ -6,7 +6,8 @@ from typing import Dict, List, Sequence, Tuple
 DEMO_METHODS: Tuple[Tuple[str, str], ...] = (('dl4all', 'DL4ALL'),
                                              ('target_only', 'target-only'))
 
-# Several draws on the demo data with paired tests: the command for an
+# Several seeds on the demo data with paired tests (one size, the whole
+# training split, so one label draw and 5 repeats): the command for an
 # answer (README, "Does DL4ALL beat transfer learning on my data?").
 BCCD = 'data/demo/bccd_wbc'
 REAL_ANSWER = (
@@ -14,7 +15,7 @@ REAL_ANSWER = (
     f'--target {BCCD}/splits/train.txt --target-root {BCCD} '
     f'--target-test {BCCD}/splits/test.txt --target-test-root {BCCD} '
     '--methods target-only,dl4all-joint --target-sizes all '
-    '--seeds 0,1,2,3,4 --work-dir work_dirs/compare_demo')
+    '--draws 1 --seeds 0,1,2,3,4 --work-dir work_dirs/compare_demo')
 
 
 def side_by_side(results: Dict[str, Dict]) -> List[str]:
