@@ -18,7 +18,7 @@ from .recipes import (config_recipe, dl4all_options, dl4all_train_cfg,
 
 __all__ = [
     'BACKBONE_SPECS', 'METHODS', 'backbone_spec', 'budget_note', 'recipe_of',
-    'stages'
+    'random_features_warning', 'stages'
 ]
 
 CONFIGS = dict(
@@ -27,7 +27,8 @@ CONFIGS = dict(
     seq2='configs/baselines/sequential-stage2_resnet18_pbc2aria-lowdata.py',
     mixed='configs/baselines/mixed-multitask_resnet18_pbc2aria-lowdata.py',
     dl4all='configs/dl4all/dl4all-regular_resnet18_pbc2aria-lowdata.py',
-    greedy='configs/dl4all/dl4all-greedy_resnet18_pbc2aria-lowdata.py')
+    greedy='configs/dl4all/dl4all-greedy_resnet18_pbc2aria-lowdata.py',
+    probe='configs/baselines/linear-probe_resnet18_pbc2aria-lowdata.py')
 
 
 
@@ -38,8 +39,16 @@ def _config(key: str) -> str:
 
 #: name -> (family, one-line description), in report order.
 METHODS = {
+    'linear-probe': ('single', 'frozen backbone: pooled features of each '
+                     'target training image once (no augmentation), '
+                     'class-weighted logistic regression (scikit-learn), C '
+                     'by stratified k-fold on the training images; no '
+                     'optimizer step'),
     'target-only': ('single', 'the target training subset only, 32 target '
                     'images per step'),
+    'lp-ft': ('single', "linear-probe, then target-only's fine-tuning of "
+              'the whole model from the probe (backbone and head) for the '
+              'whole budget'),
     'sequential': ('single', 'the source for iters/2 steps (32 source '
                    'images), then fine-tune on the target for iters/2 steps '
                    '(new head)'),
@@ -75,6 +84,8 @@ DL4ALL_LOOPS: Dict[str, dict] = {
 
 #: The data layout of each stage (keys of ``protocol_data.LAYOUTS``).
 STAGE_KINDS = {
+    'linear-probe': ('single', ),
+    'lp-ft': ('single', 'single'),
     'target-only': ('single', ),
     'sequential': ('source', 'single'),
     'mixed': ('mixed', ),
@@ -103,6 +114,9 @@ SINGLE = {
     'sequential': ('seq2', 'model.head.loss'),
     'mixed': ('mixed', 'model.head.task_heads.target.loss'),
 }
+#: The probe methods: target-only's recipe (lr: lp-ft's fine-tuning;
+#: class_weight: the probe's LogisticRegression and lp-ft's loss).
+PROBES = ('linear-probe', 'lp-ft')
 
 
 def _dl4all_config(method: str) -> str:
@@ -115,8 +129,8 @@ def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
     """
     if method in DL4ALL_LOOPS:
         recipe = dict(DEFAULT_RECIPE, **config_recipe(_dl4all_config(method)))
-    elif method in SINGLE:
-        key, loss = SINGLE[method]
+    elif method in SINGLE or method in PROBES:
+        key, loss = SINGLE.get(method, SINGLE['target-only'])
         recipe = dict(DEFAULT_RECIPE, **single_recipe(_config(key), loss))
     else:
         raise KeyError(f'unknown method {method!r}; methods: '
@@ -179,6 +193,9 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     if iters < 2:
         raise ValueError(f'--iters must be >= 2, got {iters}')
     norm, head = ['model.data_preprocessor'], ['model.head.in_channels']
+    if method in PROBES:
+        return _probe_stages(method, iters, backbone, recipe, weights,
+                             n_train)
     if method in SINGLE:
         key, loss = SINGLE[method]
         opts = dict(_iter_budget(iters), **single_options(
@@ -207,6 +224,42 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
              for d in ('source', 'target')]
     opts.update(backbone_options(backbone, heads, norms))
     return [dict(config=config, cfg_options=opts)]
+
+
+def _probe_stages(method: str, iters: int, backbone: str, recipe: dict,
+                  weights: List[float], n_train: int) -> List[dict]:
+    """linear-probe: the probe config (``LinearProbeLoop``) with the
+    comparison's class weights (``recipe['class_weight']``, else none);
+    lp-ft: the probe, then target-only for the whole budget from the probe's
+    checkpoint (``load_from``: backbone and head)."""
+    opts = {'train_cfg.class_weight': (list(weights)
+                                       if recipe['class_weight'] else None)}
+    opts.update(backbone_options(backbone, ['model.head.in_channels'],
+                                 ['model.data_preprocessor']))
+    probe = dict(config=_config('probe'), cfg_options=opts)
+    if method == 'linear-probe':
+        return [probe]
+    tune = _stages('target-only', iters, backbone, recipe, weights,
+                   n_train)[0]
+    tune['cfg_options']['load_from'] = '{prev_checkpoint}'
+    return [probe, tune]
+
+
+def random_features_warning(methods, spec: dict) -> Optional[str]:
+    """A warning when a probe method (linear-probe, lp-ft) is among
+    ``methods`` and the backbone ``spec`` (:func:`backbone_spec`) starts
+    from random weights: the probe would fit random features."""
+    probes = [m for m in methods if m in PROBES]
+    model = spec['backbone']
+    if not probes or spec.get('pretrained') not in (None, 'none') or \
+            model.get('pretrained_imagenet') or model.get('init_cfg'):
+        return None
+    given = spec.get('pretrained') or 'not given'
+    return (f'warning: {", ".join(probes)} with --pretrained {given} '
+            f'(backbone {spec["name"]}, random init): the linear probe '
+            'fits a logistic regression on random features, expect results '
+            'near chance; give --pretrained CHECKPOINT (or the default '
+            'efficientnet-lite0 ImageNet weights) for a real probe')
 
 
 def budget_note(iters: int, n_train: int, recipes: Dict[str, dict]) -> str:
