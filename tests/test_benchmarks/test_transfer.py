@@ -124,7 +124,7 @@ class TestPreset(unittest.TestCase):
                 lines = f.read().splitlines()
             for line in ('#SBATCH --partition=gpu', '#SBATCH --time=120',
                          '#SBATCH --gpus-per-node=1',
-                         '#SBATCH --array=0-14%4'):  # 5 methods x 3 seeds
+                         '#SBATCH --array=0-20%4'):  # 7 methods x 3 seeds
                 self.assertIn(line, lines)
             self.assertFalse(osp.exists(osp.join(size_dir, 'runs')))
         self.assertFalse(osp.exists(osp.join(work, 'lr_search')))

@@ -56,7 +56,7 @@ class TestBadInputs(unittest.TestCase):
     def test_dry_run_lists_every_run(self):
         code, out, err = _run(self.args('--dry-run', '--seeds', '0,1'))
         self.assertEqual(code, 0, err)
-        self.assertIn('20 runs (dry run', out)
+        self.assertIn('28 runs (dry run', out)  # 7 methods x 2 sizes x 2 seeds
         self.assertTrue(osp.isfile(osp.join(self.work, 'data',
                                             'train_n16.txt')))
 
