@@ -13,6 +13,8 @@ from typing import Dict, List, Optional
 from ..protocol_file import config_file
 from .backbones import BACKBONE_SPECS, backbone_options, backbone_spec
 from .data_options import TaskData, data_options
+from .probes import (PROBES, check_probe_data, probe_stages,
+                     random_features_warning)
 from .recipes import (config_recipe, dl4all_options, dl4all_train_cfg,
                       get_dotted, single_options, single_recipe)
 
@@ -114,9 +116,6 @@ SINGLE = {
     'sequential': ('seq2', 'model.head.loss'),
     'mixed': ('mixed', 'model.head.task_heads.target.loss'),
 }
-#: The probe methods: target-only's recipe (lr: lp-ft's fine-tuning;
-#: class_weight: the probe's LogisticRegression and lp-ft's loss).
-PROBES = ('linear-probe', 'lp-ft')
 
 
 def _dl4all_config(method: str) -> str:
@@ -175,6 +174,8 @@ def stages(method: str,
             protocol's ``data`` (:func:`.data_options.task_data`), placed
             by each stage's ``data_layout``.
     """
+    if data is not None and method in PROBES:
+        check_probe_data(data)
     out = _stages(method, iters, backbone, recipe, weights, n_train)
     kinds = STAGE_KINDS.get(method, ('dl4all', ))
     for stage, kind in zip(out, kinds):
@@ -193,9 +194,11 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     if iters < 2:
         raise ValueError(f'--iters must be >= 2, got {iters}')
     norm, head = ['model.data_preprocessor'], ['model.head.in_channels']
-    if method in PROBES:
-        return _probe_stages(method, iters, backbone, recipe, weights,
-                             n_train)
+    if method in PROBES:  # lp-ft: the probe, then target-only's stage
+        tune = _stages('target-only', iters, backbone, recipe, weights,
+                       n_train)[0] if method == 'lp-ft' else None
+        return probe_stages(method, _config('probe'), backbone, recipe,
+                            weights, tune)
     if method in SINGLE:
         key, loss = SINGLE[method]
         opts = dict(_iter_budget(iters), **single_options(
@@ -224,42 +227,6 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
              for d in ('source', 'target')]
     opts.update(backbone_options(backbone, heads, norms))
     return [dict(config=config, cfg_options=opts)]
-
-
-def _probe_stages(method: str, iters: int, backbone: str, recipe: dict,
-                  weights: List[float], n_train: int) -> List[dict]:
-    """linear-probe: the probe config (``LinearProbeLoop``) with the
-    comparison's class weights (``recipe['class_weight']``, else none);
-    lp-ft: the probe, then target-only for the whole budget from the probe's
-    checkpoint (``load_from``: backbone and head)."""
-    opts = {'train_cfg.class_weight': (list(weights)
-                                       if recipe['class_weight'] else None)}
-    opts.update(backbone_options(backbone, ['model.head.in_channels'],
-                                 ['model.data_preprocessor']))
-    probe = dict(config=_config('probe'), cfg_options=opts)
-    if method == 'linear-probe':
-        return [probe]
-    tune = _stages('target-only', iters, backbone, recipe, weights,
-                   n_train)[0]
-    tune['cfg_options']['load_from'] = '{prev_checkpoint}'
-    return [probe, tune]
-
-
-def random_features_warning(methods, spec: dict) -> Optional[str]:
-    """A warning when a probe method (linear-probe, lp-ft) is among
-    ``methods`` and the backbone ``spec`` (:func:`backbone_spec`) starts
-    from random weights: the probe would fit random features."""
-    probes = [m for m in methods if m in PROBES]
-    model = spec['backbone']
-    if not probes or spec.get('pretrained') not in (None, 'none') or \
-            model.get('pretrained_imagenet') or model.get('init_cfg'):
-        return None
-    given = spec.get('pretrained') or 'not given'
-    return (f'warning: {", ".join(probes)} with --pretrained {given} '
-            f'(backbone {spec["name"]}, random init): the linear probe '
-            'fits a logistic regression on random features, expect results '
-            'near chance; give --pretrained CHECKPOINT (or the default '
-            'efficientnet-lite0 ImageNet weights) for a real probe')
 
 
 def budget_note(iters: int, n_train: int, recipes: Dict[str, dict]) -> str:

@@ -2,6 +2,7 @@
 config, the comparison's data and class weights, no augmentation) and
 ``lp-ft`` (the probe, then target-only from the probe's whole model for the
 whole budget); a tiny run of both through tools/compare_transfer.py."""
+import dataclasses
 import glob
 import io
 import json
@@ -18,12 +19,22 @@ from mmengine.registry import RUNNERS
 from dl4all_mm.evaluation.protocol_data import dataset_options
 from dl4all_mm.evaluation.transfer import methods as tm
 from dl4all_mm.evaluation.transfer.data_options import task_data
+from dl4all_mm.evaluation.transfer.image_set import InputError
 from .fixtures import make_task
 from .test_methods import DATA, _cfg
 
 sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..', '..',
                             'tools'))
 import compare_transfer  # noqa: E402
+
+CLASS_MAP = 'Benign=normal;Early,Pre=ALL'
+
+
+def _run(argv) -> tuple:
+    err, out = io.StringIO(), io.StringIO()
+    with redirect_stderr(err), redirect_stdout(out):
+        code = compare_transfer.main(argv)
+    return code, out.getvalue(), err.getvalue()
 
 
 def _augments(pipeline) -> list:
@@ -33,17 +44,27 @@ def _augments(pipeline) -> list:
 
 class TestProbeStages(unittest.TestCase):
 
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        ann = osp.join(self.tmp.name, 'train_n24.txt')
+        with open(ann, 'w') as f:  # 2 normal, 22 ALL
+            f.writelines(f'/d/img{i}.png {int(i >= 2)}\n' for i in range(24))
+        self.data = dataclasses.replace(DATA, target_ann=ann)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
     def test_linear_probe_stage(self):
         recipe = tm.recipe_of('linear-probe')
         (stage, ) = tm.stages('linear-probe', 100, 'efficientnet-lite0',
-                              recipe, [3.0, 0.6], 24, DATA)
+                              recipe, [3.0, 0.6], 24, self.data)
         self.assertEqual(stage['data_layout'], 'single')
-        cfg = _cfg(stage, task_data(DATA))
+        cfg = _cfg(stage, task_data(self.data))
         self.assertEqual(cfg.train_cfg.type, 'LinearProbeLoop')
         self.assertEqual(cfg.train_cfg.class_weight, [3.0, 0.6])
         self.assertEqual(len(cfg.train_cfg.c_grid), 10)
         train = cfg.train_dataloader
-        self.assertEqual(train.dataset.ann_file, '/d/train_n24.txt')
+        self.assertEqual(train.dataset.ann_file, self.data.target_ann)
         self.assertEqual(train.sampler, dict(type='DefaultSampler',
                                              shuffle=False))
         # the test pipeline at the task's size: no augmentation
@@ -66,12 +87,12 @@ class TestProbeStages(unittest.TestCase):
         recipe = tm.recipe_of('lp-ft')
         self.assertEqual(recipe, tm.recipe_of('target-only'))
         probe, tune = tm.stages('lp-ft', 100, 'efficientnet-lite0', recipe,
-                                [3.0, 0.6], 24, DATA)
+                                [3.0, 0.6], 24, self.data)
         only = tm.stages('target-only', 100, 'efficientnet-lite0', recipe,
-                         [3.0, 0.6], 24, DATA)[0]
+                         [3.0, 0.6], 24, self.data)[0]
         self.assertEqual(probe, tm.stages('linear-probe', 100,
                                           'efficientnet-lite0', recipe,
-                                          [3.0, 0.6], 24, DATA)[0])
+                                          [3.0, 0.6], 24, self.data)[0])
         # target-only's stage (budget, recipe, data) + the probe's model
         self.assertEqual(tune['config'], only['config'])
         self.assertEqual(tune['data_layout'], 'single')
@@ -82,9 +103,22 @@ class TestProbeStages(unittest.TestCase):
         self.assertEqual(tm.STAGE_KINDS['lp-ft'], ('single', 'single'))
         cfg = _cfg(dict(tune, cfg_options=dict(tune['cfg_options'],
                                                load_from='/x.pth')),
-                   task_data(DATA))
+                   task_data(self.data))
         self.assertEqual(cfg.load_from, '/x.pth')
         self.assertEqual(cfg.model.head.loss.class_weight, [3.0, 0.6])
+
+    def test_a_class_with_one_image_is_refused(self):
+        with open(self.data.target_ann, 'w') as f:
+            f.write('/d/a.png 0\n/d/b.png 1\n/d/c.png 1\n')
+        for method in tm.PROBES:
+            with self.assertRaisesRegex(
+                    InputError, "class 'normal' has 1 image.*3 target "
+                    'training images'):
+                tm.stages(method, 100, 'resnet18', tm.recipe_of(method),
+                          [1.0, 1.0], 3, self.data)
+        # the other methods need no cross-validation
+        tm.stages('target-only', 100, 'resnet18',
+                  tm.recipe_of('target-only'), [1.0, 1.0], 3, self.data)
 
     def test_random_features_warning(self):
         lite = tm.backbone_spec('efficientnet-lite0')
@@ -110,6 +144,23 @@ class Snapshot(Hook):
 
 class TestProbeEndToEnd(unittest.TestCase):
 
+    def test_too_few_images_of_a_class_exit_2_before_training(self):
+        from unittest import mock
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = make_task(tmp)
+            argv = ['--source', paths['source'], '--target',
+                    paths['target'], '--class-map', CLASS_MAP,
+                    '--target-sizes', '3', '--methods', 'target-only,lp-ft',
+                    '--seeds', '0', '--img-size', '32', '--no-progress',
+                    '--work-dir', osp.join(tmp, 'work')]
+            with mock.patch('dl4all_mm.evaluation.transfer.compare.'
+                            'execute_protocol') as train:
+                code, out, err = _run(argv)
+            self.assertEqual(code, 2, out + err)
+            train.assert_not_called()
+            self.assertIn("class 'normal' has 1 image(s) among the 3 target "
+                          'training images', err)
+
     def test_tiny_comparison_of_the_probes(self):
         from dl4all_mm.evaluation.protocol_worker import _config
         from dl4all_mm.evaluation.run_spec import RunSpec
@@ -117,20 +168,17 @@ class TestProbeEndToEnd(unittest.TestCase):
             paths = make_task(tmp)
             work = osp.join(tmp, 'work')
             argv = ['--source', paths['source'], '--target',
-                    paths['target'], '--class-map',
-                    'Benign=normal;Early,Pre=ALL', '--target-sizes', '12',
+                    paths['target'], '--class-map', CLASS_MAP,
+                    '--target-sizes', '12',
                     '--methods', 'linear-probe,lp-ft', '--seeds', '0',
                     '--iters', '2', '--img-size', '32', '--backbone',
                     'resnet18', '--pretrained', 'none', '--recipe',
                     'lr=0.01', '--no-progress', '--work-dir', work]
-            err, out = io.StringIO(), io.StringIO()
-            with redirect_stderr(err), redirect_stdout(out):
-                code = compare_transfer.main(argv)
-            self.assertEqual(code, 0, out.getvalue() + err.getvalue())
+            code, out, err = _run(argv)
+            self.assertEqual(code, 0, out + err)
             # the bad input is said, not refused
-            self.assertIn('linear-probe, lp-ft with --pretrained none',
-                          err.getvalue())
-            self.assertIn('random features', err.getvalue())
+            self.assertIn('linear-probe, lp-ft with --pretrained none', err)
+            self.assertIn('random features', err)
             with open(osp.join(work, 'results.json')) as f:
                 records = json.load(f)
             self.assertEqual(sorted(r['method'] for r in records),
