@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from mmengine.dist import get_world_size
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from mmpretrain.registry import LOOPS
@@ -28,6 +29,7 @@ class LinearProbeLoop(BaseLoop):
     count), balanced accuracy), refitted on all of them and written into
     the head's ``fc`` so that the model's softmax equals the fit's
     ``predict_proba``. No optimizer step: the backbone stays as loaded.
+    One process only (not distributed).
     The grid, every fold's scores and the choice go to
     ``work_dir/linear_probe_search.json``. The hooks run around the
     iteration and the epoch as in mmengine's loops, so the checkpoint hook
@@ -52,6 +54,10 @@ class LinearProbeLoop(BaseLoop):
                  class_weight: Optional[Sequence[float]] = None,
                  standardize: bool = True,
                  max_iter: int = 1000) -> None:
+        if get_world_size() > 1:  # each rank would fit its own shard
+            raise RuntimeError('LinearProbeLoop runs in one process (it '
+                               'fits on every training image at once); '
+                               'launch it without a distributed launcher')
         super().__init__(runner, dataloader)
         if not c_grid or any(float(c) <= 0 for c in c_grid):
             raise ValueError(f'train_cfg.c_grid={list(c_grid)!r}: give '
