@@ -27,7 +27,7 @@ PIPELINE = [dict(type='LoadImageFromFileRobust'),
 
 
 def probe_cfg(tmp: str, counts: dict, class_weight=None,
-              test_counts=None) -> Config:
+              test_counts=None, c_grid=None) -> Config:
     """The probe config on generated ``train/`` (``counts``) and ``test/``
     folders of ``tmp``, with the tests' tiny ResNet."""
     classes = sorted(counts)
@@ -58,6 +58,8 @@ def probe_cfg(tmp: str, counts: dict, class_weight=None,
                                                                  'test')),
         'custom_hooks': [],  # leakage guard etc.: not what is tested here
     }
+    if c_grid is not None:
+        opts['train_cfg.c_grid'] = c_grid
     cfg.merge_from_dict(opts)
     cfg.work_dir = osp.join(tmp, 'work')
     cfg.randomness = dict(seed=0)
@@ -97,13 +99,13 @@ class TestLinearProbeLoop(unittest.TestCase):
         import shutil
         shutil.rmtree(self.tmp)
 
-    def check_equals_sklearn(self, counts, class_weight):
+    def check_equals_sklearn(self, counts, class_weight, c_grid=None):
         from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import balanced_accuracy_score
         from sklearn.model_selection import StratifiedKFold, cross_val_score
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
-        cfg = probe_cfg(self.tmp, counts, class_weight)
+        cfg = probe_cfg(self.tmp, counts, class_weight, c_grid=c_grid)
         runner = RUNNERS.build(cfg)
         snap = Snapshot()
         runner.register_hook(snap)
@@ -163,8 +165,12 @@ class TestLinearProbeLoop(unittest.TestCase):
         self.check_equals_sklearn(dict(a=9, b=14), [2.0, 0.5])
 
     def test_three_classes_equal_sklearn(self):
-        search = self.check_equals_sklearn(dict(a=6, b=8, c=3), None)
+        # a grid of its own (the model computes in float32: C = 100 gives
+        # logits large enough to come near the 1e-6 tolerance)
+        grid = [0.001, 0.01, 0.1, 1.0]
+        search = self.check_equals_sklearn(dict(a=6, b=8, c=3), None, grid)
         self.assertEqual(search['k'], 3)
+        self.assertEqual(search['C_grid'], grid)
         self.assertIsNone(search['class_weight'])
 
     def test_a_class_with_one_image(self):
