@@ -101,7 +101,6 @@ class TestLinearProbeLoop(unittest.TestCase):
 
     def check_equals_sklearn(self, counts, class_weight, c_grid=None):
         from sklearn.linear_model import LogisticRegression
-        from sklearn.metrics import balanced_accuracy_score
         from sklearn.model_selection import StratifiedKFold, cross_val_score
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler

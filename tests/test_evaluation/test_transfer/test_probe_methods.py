@@ -16,7 +16,6 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.registry import RUNNERS
 
-from dl4all_mm.evaluation.protocol_data import dataset_options
 from dl4all_mm.evaluation.transfer import methods as tm
 from dl4all_mm.evaluation.transfer.data_options import task_data
 from dl4all_mm.evaluation.transfer.image_set import InputError
