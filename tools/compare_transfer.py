@@ -1,12 +1,13 @@
 """Does DL4ALL beat ordinary transfer learning on my data, and at how many
 target labels?
 
-Trains every method (target-only fine-tuning, sequential transfer, stock
-mixed multi-task, DL4ALL joint and Greedy) with the same backbone, init,
-input size, augmentation, optimizer, steps and validation schedule on
-nested target training subsets of each size, for each label draw (each
-draw its own subsets of the training pool, the same for every method) and
-repeat, and reports test balanced accuracy with paired tests::
+Trains every method (linear probe, target-only fine-tuning, LP-FT,
+sequential transfer, stock mixed multi-task, DL4ALL joint and Greedy) with
+the same backbone, init, input size, augmentation, optimizer, steps and
+validation schedule on nested target training subsets of each size, for
+each label draw (each draw its own subsets of the training pool, the same
+for every method) and repeat, and reports test balanced accuracy with paired
+tests::
 
     python tools/compare_transfer.py --source SRC --target TGT \\
         --class-map 'Benign=normal;Early,Pre,Pro=ALL' \\
@@ -37,7 +38,8 @@ from dl4all_mm.evaluation.transfer.draws import (check_draws,
 from dl4all_mm.evaluation.transfer.image_set import InputError
 from dl4all_mm.evaluation.transfer.task import TaskInputs, parse_sizes
 
-DEFAULT_METHODS = 'target-only,sequential,mixed,dl4all-joint,dl4all-greedy'
+DEFAULT_METHODS = ('linear-probe,target-only,lp-ft,sequential,mixed,'
+                   'dl4all-joint,dl4all-greedy')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -97,7 +99,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    'training split), default 24,48,96,all, e.g. '
                    '--target-sizes 24,240')
     p.add_argument('--methods', default=DEFAULT_METHODS, help='comma-'
-                   'separated methods (listed below), default all five, '
+                   'separated methods (listed below), default all but '
+                   'dl4all-greedy-samebatch, '
                    'e.g. --methods target-only,dl4all-joint')
     p.add_argument('--draws', type=int, default=5, help='label draws: '
                    'draw d trains every method on its own stratified '
@@ -246,6 +249,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             run_timeout=args.run_timeout, progress=not args.no_progress,
             overwrite=args.overwrite,
             command='python tools/compare_transfer.py ' + shlex.join(argv))
+        warning = tm.random_features_warning(  # a probe of random features
+            opts.methods, tm.backbone_spec(args.backbone, args.pretrained,
+                                           args.img_size))
+        if warning:
+            print(warning, file=sys.stderr)
         # launcher: bad options exit 2 (LaunchError is a ValueError)
         from dl4all_mm.evaluation.launchers.cli import build_launcher
         opts.launcher = build_launcher(args, args.run_timeout,

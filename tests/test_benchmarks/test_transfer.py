@@ -124,7 +124,7 @@ class TestPreset(unittest.TestCase):
                 lines = f.read().splitlines()
             for line in ('#SBATCH --partition=gpu', '#SBATCH --time=120',
                          '#SBATCH --gpus-per-node=1',
-                         '#SBATCH --array=0-4%4'):  # 5 methods
+                         '#SBATCH --array=0-6%4'):  # 7 methods
                 self.assertIn(line, lines)
             self.assertFalse(osp.exists(osp.join(size_dir, 'runs')))
         self.assertFalse(osp.exists(osp.join(work, 'lr_search')))

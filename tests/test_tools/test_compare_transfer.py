@@ -57,8 +57,8 @@ class TestBadInputs(unittest.TestCase):
     def test_dry_run_lists_every_run(self):
         code, out, err = _run(self.args('--dry-run', '--seeds', '0,1'))
         self.assertEqual(code, 0, err)
-        # 5 methods x 2 sizes x 5 draws (default) x 2 repeats
-        self.assertIn('100 runs (dry run', out)
+        # 7 methods x 2 sizes x 5 draws (default) x 2 repeats
+        self.assertIn('140 runs (dry run', out)
         self.assertIn('n16/d4/runs/dl4all-greedy/seed1004-foldn16-d4', out)
         self.assertTrue(osp.isfile(osp.join(self.work, 'data',
                                             'train_n16_d4.txt')))

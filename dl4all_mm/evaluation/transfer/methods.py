@@ -14,6 +14,8 @@ from ..protocol_file import config_file
 from .backbones import BACKBONE_SPECS, backbone_options, backbone_spec
 from .data_options import TaskData, data_options
 from . import schedule
+from .probes import (PROBES, check_probe_data, probe_stages,
+                     random_features_warning)
 from .recipes import (config_recipe, dl4all_epochs, dl4all_options,
                       dl4all_train_cfg, get_dotted, single_options,
                       single_recipe)
@@ -21,7 +23,7 @@ from .schedule import loop_options
 
 __all__ = [
     'BACKBONE_SPECS', 'METHODS', 'backbone_spec', 'budget_note', 'recipe_of',
-    'stages'
+    'random_features_warning', 'stages'
 ]
 
 CONFIGS = dict(
@@ -30,7 +32,8 @@ CONFIGS = dict(
     seq2='configs/baselines/sequential-stage2_resnet18_pbc2aria-lowdata.py',
     mixed='configs/baselines/mixed-multitask_resnet18_pbc2aria-lowdata.py',
     dl4all='configs/dl4all/dl4all-regular_resnet18_pbc2aria-lowdata.py',
-    greedy='configs/dl4all/dl4all-greedy_resnet18_pbc2aria-lowdata.py')
+    greedy='configs/dl4all/dl4all-greedy_resnet18_pbc2aria-lowdata.py',
+    probe='configs/baselines/linear-probe_resnet18_pbc2aria-lowdata.py')
 
 
 
@@ -41,8 +44,16 @@ def _config(key: str) -> str:
 
 #: name -> (family, one-line description), in report order.
 METHODS = {
+    'linear-probe': ('single', 'frozen backbone: pooled features of each '
+                     'target training image once (no augmentation), '
+                     'class-weighted logistic regression (scikit-learn), C '
+                     'by stratified k-fold on the training images; no '
+                     'optimizer step'),
     'target-only': ('single', 'the target training subset only, 32 target '
                     'images per step'),
+    'lp-ft': ('single', "linear-probe, then target-only's fine-tuning of "
+              'the whole model from the probe (backbone and head) for the '
+              'whole budget'),
     'sequential': ('single', 'the source for iters/2 steps (32 source '
                    'images), then fine-tune on the target for iters/2 steps '
                    '(new head)'),
@@ -78,6 +89,8 @@ DL4ALL_LOOPS: Dict[str, dict] = {
 
 #: The data layout of each stage (keys of ``protocol_data.LAYOUTS``).
 STAGE_KINDS = {
+    'linear-probe': ('single', ),
+    'lp-ft': ('single', 'single'),
     'target-only': ('single', ),
     'sequential': ('source', 'single'),
     'mixed': ('mixed', ),
@@ -118,8 +131,8 @@ def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
     """
     if method in DL4ALL_LOOPS:
         recipe = dict(DEFAULT_RECIPE, **config_recipe(_dl4all_config(method)))
-    elif method in SINGLE:
-        key, loss = SINGLE[method]
+    elif method in SINGLE or method in PROBES:
+        key, loss = SINGLE.get(method, SINGLE['target-only'])
         recipe = dict(DEFAULT_RECIPE, **single_recipe(_config(key), loss))
     else:
         raise KeyError(f'unknown method {method!r}; methods: '
@@ -179,6 +192,8 @@ def stages(method: str,
             default 8 is the method configs' own schedule). 0: none at
             all (no validation loader; the last checkpoint is tested).
     """
+    if data is not None and method in PROBES:
+        check_probe_data(data)
     out = _stages(method, iters, backbone, recipe, weights, n_train,
                   validations)
     kinds = STAGE_KINDS.get(method, ('dl4all', ))
@@ -202,6 +217,12 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     if iters < 2:
         raise ValueError(f'--iters must be >= 2, got {iters}')
     norm, head = ['model.data_preprocessor'], ['model.head.in_channels']
+    if method in PROBES:  # lp-ft: the probe, then target-only's stage
+        tune = (_stages('target-only', iters, backbone, recipe, weights,
+                        n_train, validations)[0]
+                if method == 'lp-ft' else None)
+        return probe_stages(method, _config('probe'), backbone, recipe,
+                            weights, tune)
     if method in SINGLE:
         key, loss = SINGLE[method]
         opts = dict(_iter_budget(iters, validations), **single_options(
