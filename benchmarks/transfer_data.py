@@ -44,13 +44,33 @@ def _resize_one(job: Tuple[str, str, int, int]) -> int:
     return len(buf)
 
 
+def drop_ambiguous(folder: str, rows: List[dict]) -> List[dict]:
+    """``rows`` less every image whose file content also sits under another
+    class (PBC holds one: ``EO_225902.jpg`` under eosinophil is
+    ``BNE_191112.jpg`` under neutrophil); ``compare_transfer.py`` refuses
+    such a source, and neither label can be trusted. Prints what it
+    drops."""
+    from dl4all_mm.datasets.leakage import file_sha256
+    labels: Dict[str, set] = {}
+    digests = [file_sha256(osp.join(folder, r['path'])) for r in rows]
+    for row, digest in zip(rows, digests):
+        labels.setdefault(digest, set()).add(row['label'])
+    keep = [r for r, d in zip(rows, digests) if len(labels[d]) == 1]
+    for row, digest in zip(rows, digests):
+        if len(labels[digest]) > 1:
+            print(f'{folder}: left out {row["path"]}: the same file is '
+                  f'labelled {sorted(labels[digest])}')
+    return keep
+
+
 def prepare_data(data_root: str,
                  out: str,
                  size: int = 96,
                  quality: Optional[Dict[str, int]] = None,
                  threads: int = 2) -> Dict[str, int]:
     """Write ``size`` px JPEG copies of every image of ``pbc/`` and
-    ``all_aria/`` (same layout and ``manifest.csv``) under ``out``.
+    ``all_aria/`` (same layout and ``manifest.csv``) under ``out``, less
+    the images labelled twice (:func:`drop_ambiguous`).
 
     Returns:
         dict: bytes of image data written per folder.
@@ -61,7 +81,8 @@ def prepare_data(data_root: str,
                          '--data-root')
     written = {}
     for folder in (SOURCE, TARGET):
-        rows = read_manifest(osp.join(data_root, folder))
+        rows = drop_ambiguous(osp.join(data_root, folder),
+                              read_manifest(osp.join(data_root, folder)))
         jobs = []
         for row in rows:
             src = osp.join(data_root, folder, row['path'])

@@ -98,6 +98,23 @@ class TestPreset(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, 'new folder'):
             td.prepare_data(self.raw, self.raw)
 
+    def test_prepare_data_drops_images_labelled_twice(self):
+        """PBC holds one file under two classes; compare_transfer.py would
+        refuse the prepared source, so both copies are left out."""
+        import shutil
+        pbc = osp.join(self.raw, 'pbc')
+        shutil.copy(osp.join(pbc, 'basophil', 'basophil-000.png'),
+                    osp.join(pbc, 'monocyte', 'monocyte-000.png'))
+        data = osp.join(self.tmp, 'data96')
+        with redirect_stdout(io.StringIO()) as out:
+            td.prepare_data(self.raw, data)
+        rows = td.read_manifest(osp.join(data, 'pbc'))
+        self.assertEqual(len(rows), 22)
+        paths = {r['path'] for r in rows}
+        self.assertNotIn('basophil/basophil-000.jpg', paths)
+        self.assertNotIn('monocyte/monocyte-000.jpg', paths)
+        self.assertIn("labelled ['basophil', 'monocyte']", out.getvalue())
+
     def test_launcher_options(self):
         """The preset takes the launcher options of the other front ends:
         bad values exit 2 naming them; ``--launcher slurm --dry-run``
