@@ -95,6 +95,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--seeds', default='0,1,2', help='distinct training '
                    'seeds, one paired run per method and seed, default '
                    '0,1,2, e.g. --seeds 0,1,2,3,4')
+    p.add_argument('--decision', default='argmax',
+                   choices=('argmax', 'prior', 'cv'),
+                   help='decision rule of the reported balanced accuracy, '
+                   'the same for every method, from each run\'s '
+                   'predictions.csv: argmax (default; what a lab deploys), '
+                   'prior (logit adjustment by the training-label priors) '
+                   'or cv (binary: the in-budget cross-validated threshold),'
+                   ' e.g. --decision prior')
     p.add_argument('--iters', type=int, default=300,
                    help='optimizer steps of 32 images per run, e.g. '
                    '--iters 1200')
@@ -217,7 +225,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             recipe=_recipe(args.recipe),
             lr_search=_numbers(args.lr_search or '', '--lr-search', float),
             run_timeout=args.run_timeout, progress=not args.no_progress,
-            overwrite=args.overwrite,
+            overwrite=args.overwrite, decision=args.decision,
             command='python tools/compare_transfer.py ' + shlex.join(argv))
         # launcher: bad options exit 2 (LaunchError is a ValueError)
         from dl4all_mm.evaluation.launchers.cli import build_launcher
