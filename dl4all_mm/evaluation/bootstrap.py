@@ -12,6 +12,7 @@ Both are percentile intervals, reproducible from ``seed``. The weighted
 metrics take a ``(R, N)`` matrix of image weights (resampling counts): one
 value per row, so thousands of resamples cost a few array operations.
 """
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
@@ -61,16 +62,26 @@ def weighted_balanced_accuracy(labels: np.ndarray, decided: np.ndarray,
 def _weighted_auc(positive: np.ndarray, score: np.ndarray,
                   w: np.ndarray) -> np.ndarray:
     """ROC AUC of ``score`` for the boolean ``positive`` per weight row
-    (ties count one half); NaN where a row weighs one group only."""
-    order = np.argsort(score, kind='stable')
-    s, pos = score[order], positive[order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    ws = w[:, order]
-    p = np.add.reduceat(ws * pos, starts, axis=1)
-    n = np.add.reduceat(ws * ~pos, starts, axis=1)
-    below = np.cumsum(n, axis=1) - n
-    num = (p * (below + 0.5 * n)).sum(1)
-    den = p.sum(1) * n.sum(1)
+    (ties count one half); NaN where a row weighs one group only.
+
+    Per positive image: the weight of the negatives scored below it (plus
+    half of those tied), from a cumulative sum over the sorted negatives.
+    """
+    positive = np.asarray(positive, dtype=bool)
+    pos, neg = np.flatnonzero(positive), np.flatnonzero(~positive)
+    if not pos.size or not neg.size:
+        return np.full(len(w), np.nan)
+    neg = neg[np.argsort(score[neg], kind='stable')]
+    cum = np.zeros((len(w), neg.size + 1))
+    np.cumsum(w[:, neg], axis=1, out=cum[:, 1:])
+    lo = np.searchsorted(score[neg], score[pos], 'left')
+    hi = np.searchsorted(score[neg], score[pos], 'right')
+    below = cum[:, lo]
+    if (hi != lo).any():
+        below += 0.5 * (cum[:, hi] - below)
+    wp = w[:, pos]
+    num = np.einsum('ij,ij->i', wp, below)
+    den = wp.sum(1) * cum[:, -1]
     with np.errstate(invalid='ignore', divide='ignore'):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
@@ -128,6 +139,25 @@ def _check(units: Sequence[Unit]) -> None:
                                  'the same images (labels differ)')
 
 
+@functools.lru_cache(maxsize=1)
+def _plan(seed: int, n_boot: int, sizes: Tuple[int, ...]) -> tuple:
+    """The resamples of :func:`hierarchical_bootstrap_ci`: which unit
+    each of the ``n_boot x K`` slots takes, and per unit the image counts
+    of each slot that took it (float32 rows). A pure function of its
+    arguments, kept for the next contrast of the same shape."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(sizes), size=(n_boot, len(sizes)))
+    weights = []
+    for k, n in enumerate(sizes):
+        rows = int((picks == k).sum())
+        # row r resamples n images: counts via one bincount over r * n + i
+        flat = (rng.integers(0, n, size=(rows, n)) +
+                n * np.arange(rows)[:, None]).ravel()
+        weights.append(np.bincount(flat, minlength=rows * n).reshape(
+            rows, n).astype(np.float32))
+    return picks, weights
+
+
 def hierarchical_bootstrap_ci(units: Sequence[Unit], metric: str,
                               n_boot: int = 2000, seed: int = 0,
                               level: float = 0.95) -> Dict[str, object]:
@@ -152,21 +182,13 @@ def hierarchical_bootstrap_ci(units: Sequence[Unit], metric: str,
         ``n_units``, ``n_boot`` (samples with a defined value).
     """
     _check(units)
-    rng = np.random.default_rng(seed)
-    k_units = len(units)
-    picks = rng.integers(0, k_units, size=(n_boot, k_units))
-    diffs = np.empty((n_boot, k_units))
+    picks, weights = _plan(seed, n_boot,
+                           tuple(len(u[0][0].labels) for u in units))
+    diffs = np.empty((n_boot, len(units)))
     for k, unit in enumerate(units):
         where = np.nonzero(picks == k)
-        rows = len(where[0])
-        if not rows:
-            continue
-        n = len(unit[0][0].labels)
-        # row r resamples n images: counts via one bincount over r * n + i
-        flat = (rng.integers(0, n, size=(rows, n)) +
-                n * np.arange(rows)[:, None]).ravel()
-        weights = np.bincount(flat, minlength=rows * n).reshape(rows, n)
-        diffs[where] = _unit_diff(unit, metric, weights)
+        if len(where[0]):
+            diffs[where] = _unit_diff(unit, metric, weights[k])
     with np.errstate(invalid='ignore'):
         stat = diffs.mean(1)
     stat = stat[~np.isnan(stat)]
@@ -174,7 +196,7 @@ def hierarchical_bootstrap_ci(units: Sequence[Unit], metric: str,
     tail = 100 * (1 - level) / 2
     low, high = (np.percentile(stat, [tail, 100 - tail]) if stat.size else
                  (np.nan, np.nan))
-    return dict(mean=mean, low=_num(low), high=_num(high), n_units=k_units,
+    return dict(mean=mean, low=_num(low), high=_num(high), n_units=len(units),
                 n_boot=int(stat.size))
 
 
