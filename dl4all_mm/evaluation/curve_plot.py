@@ -5,7 +5,8 @@ import os.path as osp
 import textwrap
 from typing import Sequence
 
-from .verdicts import METRIC, Scored, curve_cell, groups_by_size, metric_name
+from .verdicts import (METRIC, Scored, curve_cell, groups_by_size,
+                       metric_name, units_of)
 
 
 def figure_title(title: str, width: int = 64) -> str:
@@ -49,7 +50,7 @@ def plot_learning_curve(records: Sequence[dict], methods: Sequence[str],
     ax.minorticks_off()
     ax.set_xlabel('target training images')
     ax.set_ylabel(f'test {metric_name(METRIC, decision)} (%)\n'
-                  'mean and 95 % CI over draws', fontsize=9)
+                  f'mean and 95 % CI over {units_of(records)}', fontsize=9)
     ax.set_title(text, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

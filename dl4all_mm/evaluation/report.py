@@ -24,7 +24,7 @@ from .protocol import METRIC_KEYS, compare, summarize, validate_record
 from .curve_plot import plot_learning_curve
 from .verdicts import (ALPHA, METRIC, N_BOOT, SEED, Scored, curve_cell,
                        declared_contrasts, disagreements, groups_by_size,
-                       metric_name)
+                       metric_name, units_of)
 
 #: Sizes up to this many labels want at least MIN_DRAWS draws.
 SMALL, MIN_DRAWS = 48, 10
@@ -53,7 +53,7 @@ def fmt_ci(low: Optional[float], high: Optional[float],
 def _curve(scored: Scored, groups: dict, methods: Sequence[str],
            metric: str) -> List[str]:
     lines = [f'## Test {metric_name(metric, scored.rule)} (%): mean '
-             '[95 % CI] (units)', '',
+             f'[95 % CI] ({units_of(_records_of(groups))})', '',
              '| method | ' + ' | '.join(f'n={s}' for s in groups) + ' |',
              '|---|' + '---|' * len(groups)]
     for method in methods:
@@ -66,6 +66,11 @@ def _curve(scored: Scored, groups: dict, methods: Sequence[str],
                          f" ({c['n_units']}{used})")
         lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
     return lines + ['']
+
+
+def _records_of(groups: dict) -> List[dict]:
+    """Every record of ``groups``."""
+    return [r for rows in groups.values() for r in rows]
 
 
 def _draw_warnings(groups: dict) -> List[str]:

@@ -191,6 +191,13 @@ def _unit_name(units: list) -> str:
     return 'draws' if units and units[0][0][0] == 'draw' else 'seeds/folds'
 
 
+def units_of(records: Sequence[dict]) -> str:
+    """What the units of ``records`` are: ``'draws'`` or, for records
+    without draws, ``'seeds/folds'``."""
+    return ('draws' if any(r.get('draw') is not None for r in records)
+            else 'seeds/folds')
+
+
 def declared_contrasts(scored: Scored, groups: Dict[object, list],
                        references: Sequence[str]) -> List[dict]:
     """Every declared contrast of the report with its statistics, Holm

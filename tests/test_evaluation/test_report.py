@@ -83,6 +83,8 @@ class TestOlderRecords(unittest.TestCase):
                                             'predictions.csv')
                             for line in lines))
         # the learning curve: mean [bootstrap CI over seeds] (units)
+        self.assertIn('## Test balanced accuracy (%): mean [95 % CI] '
+                      '(seeds/folds)', lines)
         self.assertIn('| target-only | 71.00 [70.00, 72.00] (3) | 85.00 '
                       '[80.00, 90.00] (3) | 95.00 [94.00, 96.00] (3) |',
                       lines)
@@ -172,6 +174,7 @@ class TestPredictedRecords(unittest.TestCase):
                       'small sizes; treat these intervals as optimistic.',
                       lines)
         self.assertIn('resampling draws and test images', text)
+        self.assertIn('## Test AUC (%): mean [95 % CI] (draws)', lines)
         # extra labels of draw 0 printed beside the results
         self.assertIn('(4; labels used 32)', text)
         rows = [x for x in lines if x.startswith('| 24 | dl4all-joint |')]
