@@ -109,8 +109,11 @@ def ensure_diagnostic(cfg, prefix: str, positive_index) -> None:
 def ensure_predictions(cfg, prefix: str, out_file: str) -> None:
     """Add a ``PredictionsWriter`` writing ``out_file`` to the test
     evaluator, on the domain of its ``DiagnosticMetric`` with ``prefix``
-    (replacing a writer already there)."""
+    (replacing a writer already there); nothing without a test
+    evaluator."""
     evaluator = cfg.get('test_evaluator')
+    if evaluator is None:
+        return
     metrics = evaluator if isinstance(evaluator, list) else [evaluator]
     if 'metrics' in metrics[0] and 'type' not in metrics[0]:
         metrics = metrics[0]['metrics']  # dict(metrics=[...]) form
