@@ -21,7 +21,8 @@ import numpy as np
 
 from .bootstrap import (RunScores, bootstrap_mean_ci,
                         hierarchical_bootstrap_ci, run_metric)
-from .decision import DECISIONS, read_predictions, record_decisions
+from .decision import (DECISIONS, decide, read_predictions,
+                       record_decisions)
 from .protocol import holm, paired_test, paired_units, unit_key
 
 #: Ordinary transfer methods, candidates for the best baseline.
@@ -72,24 +73,33 @@ class Scored:
         self._images: Dict[int, list] = {}
         self._values: Dict[int, dict] = {}
         cache: Dict[str, object] = {}
-        self.missing = 0
+        self.missing, self.unruled = 0, []
         for r in records:
             path = r.get('predictions')
-            if path and osp.isfile(path):
-                preds = cache.get(path) or read_predictions(path)
-                cache[path] = preds
-                run = RunScores(preds.labels,
-                                record_decisions(r, preds, rule),
-                                preds.scores)
-                self._runs[id(r)] = run
-                self._images[id(r)] = preds.images
-                self._values[id(r)] = {
-                    m: _num(run_metric(run, m)[0]) for m in METRICS}
-            else:
+            self._runs[id(r)] = None
+            if not (path and osp.isfile(path)):
                 self.missing += 1
-                self._runs[id(r)] = None
                 self._values[id(r)] = {
-                    m: r['metrics'].get(m) for m in METRICS}
+                    m: r['metrics'].get(m) if rule == 'argmax' or m == 'auc'
+                    else None for m in METRICS}
+                continue
+            preds = cache.get(path) or read_predictions(path)
+            cache[path] = preds
+            self._images[id(r)] = preds.images
+            try:
+                decided = record_decisions(r, preds, rule)
+            except ValueError as err:  # e.g. no cv_threshold: no value
+                self.unruled.append(str(err))
+                run = RunScores(preds.labels, decide(preds.scores),
+                                preds.scores)
+                self._values[id(r)] = dict(balanced_accuracy=None,
+                                           auc=_num(run_metric(run,
+                                                               'auc')[0]))
+                continue
+            run = RunScores(preds.labels, decided, preds.scores)
+            self._runs[id(r)] = run
+            self._values[id(r)] = {
+                m: _num(run_metric(run, m)[0]) for m in METRICS}
         self.total = len(records)
 
     def value(self, record: dict, metric: str) -> Optional[float]:
@@ -106,11 +116,17 @@ class Scored:
         if self.missing:
             out.append(
                 f'{self.missing} of {self.total} records have no '
-                'predictions.csv (older records or files not kept): their '
-                'balanced accuracy is the recorded argmax value' +
-                (f' (not the {self.rule} rule)' if self.rule != 'argmax'
-                 else '') + ' and their CIs resample draws only, not test '
-                'images.')
+                'predictions.csv (older records or files not kept): ' +
+                ('their balanced accuracy is the recorded argmax value'
+                 if self.rule == 'argmax' else 'no balanced accuracy under '
+                 f'the {self.rule} rule for them (their recorded argmax '
+                 'value is not mixed in)') + ', and their CIs resample '
+                'draws only, not test images.')
+        if self.unruled:
+            out.append(
+                f'{len(self.unruled)} records lack what the {self.rule} '
+                'rule needs: no balanced accuracy for them (first: '
+                f'{self.unruled[0]}).')
         return out
 
     def unit_means(self, rows: Sequence[dict], method: str,

@@ -203,13 +203,22 @@ class TestPredictedRecords(unittest.TestCase):
         self.assertTrue(rows[2].endswith('| higher |'))
 
     def test_cv_rule_needs_a_threshold(self):
-        with self.assertRaisesRegex(ValueError, 'cv_threshold'):
-            render_markdown(self.records, ['dl4all-joint'], decision='cv')
+        # without cv_threshold: no balanced accuracy (never the argmax
+        # value in its place), the AUC stays, and the report says why
+        text = render_markdown(self.records, ['dl4all-joint'],
+                               decision='cv')
+        self.assertIn('- 12 records lack what the cv rule needs: no '
+                      "balanced accuracy for them (first: record of "
+                      "'target-only' seed 0 size 24: decision cv needs a "
+                      'threshold in [0, 1]; got cv_threshold=None).', text)
+        self.assertNotIn('| balanced accuracy (cv rule) |', text)
+        self.assertIn('| AUC |', text)
         for r in self.records:
             r['cv_threshold'] = 0.5
         text = render_markdown(self.records, ['dl4all-joint'],
                                decision='cv')
-        self.assertIn('balanced accuracy (cv rule)', text)
+        self.assertIn('| balanced accuracy (cv rule) |', text)
+        self.assertNotIn('lack what', text)
 
     def test_relative_paths_round_trip(self):
         work = osp.join(self.tmp.name, 'work')
@@ -235,6 +244,12 @@ class TestPredictedRecords(unittest.TestCase):
         text = render_markdown(old + new, ['dl4all-joint'])
         self.assertIn('4 of 12 records have no predictions.csv', text)
         self.assertIn('resampling draws / draws and test images', text)
+        # a rule other than argmax: no recorded argmax value mixed in
+        prior = render_markdown(old + new, ['dl4all-joint'],
+                                decision='prior')
+        self.assertIn('no balanced accuracy under the prior rule for them',
+                      prior)
+        self.assertIn('| target-only |  |', prior)  # no value at 24
 
 
 class TestDisagreements(unittest.TestCase):
