@@ -57,7 +57,9 @@ class Scored:
     """Records with balanced accuracy under ``rule`` and AUC, recomputed
     from their ``predictions`` (an absolute path, or relative to the
     working directory) where the file exists, else the record's own
-    (argmax) values.
+    values (its AUC; its balanced accuracy under ``argmax`` only). A record
+    lacking what the rule needs (``train_counts``, ``cv_threshold``) has
+    no balanced accuracy; :meth:`notes` says so.
 
     Args:
         records (sequence): Protocol records.
