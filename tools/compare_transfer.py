@@ -117,6 +117,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    'training) or "extra-val" (the best on the validation '
                    'split: n + its size labels used), e.g. --selection '
                    'budget-val')
+    p.add_argument('--decision', default='argmax',
+                   choices=('argmax', 'prior', 'cv'),
+                   help='decision rule of the reported balanced accuracy, '
+                   'the same for every method, from each run\'s '
+                   'predictions.csv: argmax (default; what a lab deploys), '
+                   'prior (logit adjustment by the training-label priors) '
+                   'or cv (binary: the in-budget cross-validated threshold),'
+                   ' e.g. --decision prior')
     p.add_argument('--iters', type=int, default=300,
                    help='optimizer steps of 32 images per run, e.g. '
                    '--iters 1200')
@@ -247,7 +255,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             recipe=_recipe(args.recipe),
             lr_search=_numbers(args.lr_search or '', '--lr-search', float),
             run_timeout=args.run_timeout, progress=not args.no_progress,
-            overwrite=args.overwrite,
+            overwrite=args.overwrite, decision=args.decision,
             command='python tools/compare_transfer.py ' + shlex.join(argv))
         warning = tm.random_features_warning(  # a probe of random features
             opts.methods, tm.backbone_spec(args.backbone, args.pretrained,

@@ -184,3 +184,55 @@ def compare(records: Sequence[dict],
         rows.append(dict(seed=seed, fold=fold, diff=diff))
     tests = {k: paired_test([r['diff'][k] for r in rows]) for k in metrics}
     return dict(rows=rows, tests=tests)
+
+
+def holm(pvalues: Sequence[Optional[float]]) -> List[Optional[float]]:
+    """Holm step-down adjusted p-values (family-wise error), in the order
+    given; a None p-value (no test) stays None and is not counted in the
+    family.
+
+    The i-th smallest of m p-values becomes ``max_{j <= i} min(1,
+    (m - j + 1) p_(j))``.
+    """
+    tested = [(p, i) for i, p in enumerate(pvalues) if p is not None]
+    out: List[Optional[float]] = [None] * len(pvalues)
+    running, m = 0.0, len(tested)
+    for rank, (p, i) in enumerate(sorted(tested)):
+        running = max(running, min(1.0, (m - rank) * float(p)))
+        out[i] = running
+    return out
+
+
+def unit_key(record: dict) -> tuple:
+    """The resampling unit of a record: its label draw, or its seed/fold
+    when the record has no ``draw`` (older records: one draw, seeds)."""
+    if record.get('draw') is not None:
+        return ('draw', int(record['draw']))
+    return ('run', record['seed'], record['fold'])
+
+
+def pair_key(record: dict) -> tuple:
+    """What pairs runs of two methods: (draw, seed, fold)."""
+    return (record.get('draw'), record['seed'], record['fold'])
+
+
+def paired_units(records: Sequence[dict], method: str,
+                 baseline: str) -> List[Tuple[tuple, list, list]]:
+    """``(unit, runs of method, runs of baseline)`` per unit, the runs
+    being the records paired by :func:`pair_key` (repeats of a draw)."""
+    a = {pair_key(r): r for r in records if r['method'] == method}
+    b = {pair_key(r): r for r in records if r['method'] == baseline}
+    units: Dict[tuple, Tuple[list, list]] = {}
+    for key in sorted(set(a) & set(b), key=_order):
+        entry = units.setdefault(unit_key(a[key]), ([], []))
+        entry[0].append(a[key])
+        entry[1].append(b[key])
+    return [(k, ra, rb)
+            for k, (ra, rb) in sorted(units.items(), key=lambda u: _order(
+                u[0]))]
+
+
+def _order(key: tuple) -> tuple:
+    """Sort key of a unit/pair key: numbers numerically, then text."""
+    return tuple((0, x, '') if isinstance(x, (int, float)) else
+                 (1, 0, str(x)) for x in key)

@@ -12,8 +12,9 @@ Both front ends build the same object, a protocol file (the format of
   byte-identical run specs.
 
 Besides the runner's keys a protocol may hold ``title``, ``notes`` (the
-report's), ``references`` and ``record_fields`` (added to every record,
-e.g. ``target_size``).
+report's), ``references``, ``decision`` (the report's decision rule,
+default ``'argmax'``) and ``record_fields`` (added to every record, e.g.
+``target_size``).
 """
 import json
 import os
@@ -89,6 +90,7 @@ def execute_protocol(protocol,
         runs, work_dir, references=list(protocol.get('references', [])),
         executor=executor, progress=progress,
         title=protocol.get('title', 'Protocol results'),
-        notes=list(protocol.get('notes', [])))
-    extra = dict(protocol.get('record_fields', {}))
-    return [dict(r, **extra) for r in records], failures
+        notes=list(protocol.get('notes', [])),
+        decision=protocol.get('decision', 'argmax'),
+        record_fields=dict(protocol.get('record_fields', {})))
+    return records, failures

@@ -41,10 +41,11 @@ import os.path as osp
 import time
 from typing import Callable, List, Optional, Sequence
 
+from .decision import resolve
 from .launchers.base import RunPending
 from .protocol import MULTICLASS_NOTE, standard_metrics
 from .protocol_data import dataset_options, merge_data
-from .protocol_worker import subprocess_executor
+from .protocol_worker import PREDICTIONS, subprocess_executor
 from .report import write_results
 from .run_spec import PLACEHOLDERS, RunSpec, fill, stage_variables
 
@@ -168,7 +169,9 @@ def run_protocol(
     executor: Callable[[RunSpec, str], dict] = None,
     progress: bool = True,
     title: str = 'Protocol results',
-    notes: Sequence[str] = ()) -> tuple:
+    notes: Sequence[str] = (),
+    decision: str = 'argmax',
+    record_fields: Optional[dict] = None) -> tuple:
     """Execute the unfinished runs, then write ``results.json``/``.md``.
 
     A run is finished when ``run_dir/record.json`` holds its record and the
@@ -179,7 +182,12 @@ def run_protocol(
     called first with every unfinished run. A run it reports pending
     (:class:`~.launchers.RunPending`, ``--no-wait``) is neither a record
     nor a failure. ``record.json`` also keeps the run's log path (its
-    job's log for the Slurm launcher).
+    job's log for the Slurm launcher). A run that wrote
+    ``run_dir/predictions.csv`` gets its absolute path as the record's
+    ``predictions`` (``record.json`` keeps it relative to ``run_dir``;
+    ``results.json`` relative to its own folder). ``decision`` is the
+    report's decision rule; ``record_fields`` are added to every record
+    (not to ``record.json``), before the report is written.
 
     Returns:
         tuple: ``(records, failures)``, failures as ``(run name, message)``.
@@ -216,6 +224,8 @@ def run_protocol(
                                              run.metric_prefix),
                     wall_s=round(result.get('wall_s',
                                             time.time() - start), 1))
+                if osp.isfile(osp.join(run_dir, PREDICTIONS)):
+                    record['predictions'] = osp.join(run_dir, PREDICTIONS)
             except RunPending:  # submitted, not finished (no-wait)
                 continue
             except Exception as err:  # keep going; reported at the end
@@ -224,11 +234,12 @@ def run_protocol(
                 continue
             with open(osp.join(run_dir, 'record.json'), 'w') as f:
                 json.dump(
-                    dict(digest=run.digest, record=record, binary=binary,
+                    dict(digest=run.digest, record=_in_run_dir(record),
+                         binary=binary,
                          **_job_info(result, run_dir)),
                     f,
                     indent=2)
-        records.append(record)
+        records.append(dict(record, **(record_fields or {})))
         multiclass = multiclass or not binary
         write_results(
             records,
@@ -236,8 +247,17 @@ def run_protocol(
             osp.join(work_dir, 'results.md'),
             references,
             title=title,
-            notes=list(notes) + [MULTICLASS_NOTE] * multiclass)
+            notes=list(notes) + [MULTICLASS_NOTE] * multiclass,
+            decision=decision)
     return records, failures
+
+
+def _in_run_dir(record: dict) -> dict:
+    """``record`` as ``record.json`` keeps it: ``predictions`` relative
+    to the run directory."""
+    if not record.get('predictions'):
+        return record
+    return dict(record, predictions=osp.basename(record['predictions']))
 
 
 def _job_info(result: dict, run_dir: str) -> dict:
@@ -262,4 +282,7 @@ def _finished(run: RunSpec, run_dir: str) -> tuple:
                          f'{run.name} (changed configs, options or env); '
                          'use another --work-dir or delete '
                          f'{run_dir} to rerun it')
-    return stored['record'], stored.get('binary', True)
+    record = stored['record']
+    if record.get('predictions'):
+        record['predictions'] = resolve(record['predictions'], run_dir)
+    return record, stored.get('binary', True)

@@ -9,7 +9,8 @@ dict(type='Pretrained', checkpoint='{prev_checkpoint}', prefix='backbone.')``,
 which loads the backbone and leaves the source head behind). The last stage
 is validated on the target validation split with ``select_metric`` as
 ``save_best``; its best checkpoint (the last one when it never validated) is
-then tested on the test split. Writes ``RUN/result.json``.
+then tested on the test split. Writes ``RUN/result.json`` and
+``RUN/predictions.csv`` (every test prediction, :class:`PredictionsWriter`).
 """
 import json
 import math
@@ -24,6 +25,10 @@ import numpy as np
 import torch
 
 from .run_spec import RunSpec, stage_variables
+
+
+#: Every test prediction of a run, in its run directory.
+PREDICTIONS = 'predictions.csv'
 
 
 class RunFailed(RuntimeError):
@@ -44,8 +49,9 @@ def subprocess_executor(run: RunSpec,
     """
     spec_path = osp.join(run_dir, 'spec.json')
     result_path = osp.join(run_dir, 'result.json')
-    if osp.exists(result_path):
-        os.remove(result_path)
+    for stale in (result_path, osp.join(run_dir, PREDICTIONS)):
+        if osp.exists(stale):
+            os.remove(stale)
     _, env = stage_variables(run, run_dir, 0, None)
     cmd = [
         sys.executable, '-m', 'dl4all_mm.evaluation.protocol_worker', spec_path
@@ -98,6 +104,29 @@ def ensure_diagnostic(cfg, prefix: str, positive_index) -> None:
                     prefix=prefix,
                     positive_index=positive_index)
             ]
+
+
+def ensure_predictions(cfg, prefix: str, out_file: str) -> None:
+    """Add a ``PredictionsWriter`` writing ``out_file`` to the test
+    evaluator, on the domain of its ``DiagnosticMetric`` with ``prefix``
+    (replacing a writer already there); nothing without a test
+    evaluator."""
+    evaluator = cfg.get('test_evaluator')
+    if evaluator is None:
+        return
+    metrics = evaluator if isinstance(evaluator, list) else [evaluator]
+    if 'metrics' in metrics[0] and 'type' not in metrics[0]:
+        metrics = metrics[0]['metrics']  # dict(metrics=[...]) form
+    diagnostic = [m for m in metrics if m.get('type') == 'DiagnosticMetric'
+                  and (m.get('prefix') or m.get('domain')
+                       or 'diagnostic') == prefix]
+    if not diagnostic:
+        raise KeyError(f'test_evaluator has no DiagnosticMetric with prefix '
+                       f'{prefix!r} to write the predictions of')
+    cfg.test_evaluator = [
+        m for m in metrics if m.get('type') != 'PredictionsWriter'
+    ] + [dict(type='PredictionsWriter', out_file=out_file,
+              domain=diagnostic[0].get('domain'))]
 
 
 def _jsonable(value):
@@ -159,6 +188,8 @@ def run_stage(run: RunSpec, index: int, run_dir: str,
     if final:
         test_cfg = _config(run, index, stage_dir, prev, run_dir)
         ensure_diagnostic(test_cfg, run.metric_prefix, run.positive_index)
+        ensure_predictions(test_cfg, run.metric_prefix,
+                           osp.join(run_dir, PREDICTIONS))
         test_cfg.load_from = best or out['checkpoint']
         test_cfg.experiment_name = 'test_' + time.strftime('%Y%m%d_%H%M%S')
         start = time.time()

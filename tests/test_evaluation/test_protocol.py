@@ -127,7 +127,14 @@ class TestSummaries(TestCase):
         self.assertIn('| 0 | - | +5.00 |', text)
         self.assertIn('| 1 | - | +10.00 |', text)
         self.assertIn('| **mean** | | +7.50 |', text)
-        self.assertIn('| Wilcoxon p | | 0.5 |', text)
+        # the declared contrast: diffs 0.05, 0.10 (t p 0.205, Wilcoxon
+        # 0.5); the AUC has one pair only
+        self.assertIn('| - | dl4all | target-only | best ordinary, '
+                      'target-only | balanced accuracy | +7.50 | [+5.00, '
+                      '+10.00] | 2 | 0.205 | 0.205 | 0.5 | no detectable '
+                      'difference |', text)
+        self.assertIn('| AUC | +0.00 | n/a | 1 | n/a | n/a | n/a | not '
+                      'tested: fewer than 2 units |', text)
         self.assertIn('Test-split metrics in %', text)
 
     def test_markdown_names_the_split_of_its_records(self):

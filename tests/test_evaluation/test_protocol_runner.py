@@ -10,7 +10,8 @@ from mmengine.config import Config
 
 from dl4all_mm.evaluation.protocol_runner import (expand_protocol, fill,
                                                   run_protocol)
-from dl4all_mm.evaluation.protocol_worker import ensure_diagnostic
+from dl4all_mm.evaluation.protocol_worker import (ensure_diagnostic,
+                                                  ensure_predictions)
 
 
 def fake_metrics(run):
@@ -185,3 +186,19 @@ class TestProtocolRunner(TestCase):
                 type='DiagnosticMetric', prefix='diagnostic',
                 positive_index=1))
         self.assertEqual(len(cfg.test_evaluator), 1)
+
+    def test_ensure_predictions(self):
+        cfg = Config(dict(test_evaluator=dict(metrics=[
+            dict(type='Accuracy'),
+            dict(type='DiagnosticMetric', domain='target', prefix='dx'),
+            dict(type='PredictionsWriter', out_file='old.csv')])))
+        ensure_predictions(cfg, 'dx', '/run/predictions.csv')
+        self.assertEqual(cfg.test_evaluator[1:], [
+            dict(type='DiagnosticMetric', domain='target', prefix='dx'),
+            dict(type='PredictionsWriter', out_file='/run/predictions.csv',
+                 domain='target')])
+        with self.assertRaisesRegex(KeyError, "prefix 'other'"):
+            ensure_predictions(cfg, 'other', 'p.csv')
+        none = Config(dict(test_evaluator=None))
+        ensure_predictions(none, 'dx', 'p.csv')
+        self.assertIsNone(none.test_evaluator)

@@ -1,4 +1,5 @@
 from .diagnostic import diagnostic_scores
 from .diagnostic_metric import DiagnosticMetric
+from .predictions_writer import PredictionsWriter
 
-__all__ = ['DiagnosticMetric', 'diagnostic_scores']
+__all__ = ['DiagnosticMetric', 'PredictionsWriter', 'diagnostic_scores']

@@ -51,6 +51,7 @@ class CompareOptions:
     # (run_comparison sets LocalLauncher(jobs, run_timeout))
     overwrite: bool = False  # replace a work folder holding another task
     validations: int = VALIDATIONS  # per run, unless --selection last
+    decision: str = 'argmax'  # the report's decision rule (DECISIONS)
 
 
 def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
@@ -93,6 +94,7 @@ def _protocol(task: TransferTask, size: int, draw: int,
                 references=references(opts.methods),
                 select_metric=f'diagnostic/{METRIC}', positive_index=1,
                 run_timeout=opts.run_timeout, title=title, notes=list(notes),
+                decision=opts.decision,
                 record_fields=dict(target_size=size,
                                    n_test=_lines(data.test_ann),
                                    backbone=opts.backbone,
@@ -247,7 +249,7 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
         write_results(records, osp.join(work_dir, 'results.json'),
                       osp.join(work_dir, 'results.md'),
                       references(opts.methods), title=title, notes=notes,
-                      methods=opts.methods)
+                      methods=opts.methods, decision=opts.decision)
     for name, message in failures:
         print(f'FAILED {name}: {message}')
     if getattr(opts.launcher, 'pending', None):  # slurm --no-wait
