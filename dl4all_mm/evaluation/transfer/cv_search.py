@@ -10,6 +10,9 @@ checked). Layout under ``work_dir/lr_search/n{size}_d{draw}/``:
 ``<candidate>/fold{f}/`` (runs resume as any protocol's), and
 ``cv_search.json`` (what :func:`cv_search` returns).
 
+``--decision cv`` without ``--lr-search`` is the same search over one
+candidate, ``[{}]`` (the recipe as it is): its ``threshold`` per method.
+
 Score: balanced accuracy at argmax over the *pooled* held-out predictions
 of the k folds (each training image predicted once, by the model that did
 not train on it); with 4-8 images of a class a single fold's balanced
@@ -56,7 +59,11 @@ def candidate_grid(lrs: Sequence[float],
 
 
 def candidate_name(candidate: dict) -> str:
-    """Folder name of a candidate, e.g. ``lr0.01-normchannel-domain``."""
+    """Folder name of a candidate, e.g. ``lr0.01-normchannel-domain``;
+    ``recipe`` for ``{}`` (the recipe as it is: ``--decision cv`` without
+    a search)."""
+    if not candidate:
+        return 'recipe'
     return '-'.join(f'{k}{v:g}' if isinstance(v, float) else f'{k}{v}'
                     for k, v in sorted(candidate.items()))
 
@@ -135,7 +142,11 @@ def _summarise(method: str, entries: List[dict], outcomes: dict,
     index, best = min(done, key=lambda ie: _choice_key(ie[1], ie[0], norms))
     out.update(choice=best['candidate'], pooled=best['pooled'])
     folds = outcomes[method][index]
-    if all('scores' in o for o in folds) and len(folds[0]['scores'][0]) == 2:
+    if not all('scores' in o for o in folds):
+        out['threshold_note'] = 'no predictions.csv in the fold runs'
+    elif len(folds[0]['scores'][0]) != 2:
+        out['threshold_note'] = 'not a binary task'
+    else:
         labels = [v for o in folds for v in o['labels']]
         scores = [row for o in folds for row in o['scores']]
         t, ba = cv_threshold(labels, scores, f'{method} cross-validation')

@@ -121,6 +121,14 @@ class TestCvSearch(unittest.TestCase):
             c['pooled'], -c['candidate']['lr']))
         self.assertEqual(entry['choice'], best['candidate'])
         self.assertEqual(entry['pooled'], best['pooled'])
+        chosen = osp.join(root, candidate_name(entry['choice']), 'fold0',
+                          'runs', 'target-only', 'seed0-foldcv')
+        self.assertTrue(osp.isfile(osp.join(chosen, 'result.json')))
+        if osp.exists(osp.join(chosen, 'predictions.csv')):  # the writer
+            self.assertIsNotNone(entry['threshold'])
+        else:
+            self.assertEqual(entry['threshold_note'],
+                             'no predictions.csv in the fold runs')
         self.assertTrue(osp.isfile(osp.join(
             root, candidate_name({'lr': 0.01}), 'fold0', 'protocol.json')))
         calls.clear()  # the same search again: every run is finished

@@ -1,12 +1,15 @@
 """The search's scoring, choice, ``--decision cv`` threshold and failure
 handling, with an executor that writes known predictions instead of
 training."""
+import json
 import os.path as osp
 import tempfile
 import unittest
 
 from dl4all_mm.evaluation.transfer import methods as tm
 from dl4all_mm.evaluation.transfer.cv_folds import read_ann
+from dl4all_mm.evaluation.transfer.cv_report import (lr_search_markdown,
+                                                     write_lr_search)
 from dl4all_mm.evaluation.transfer.cv_search import (candidate_grid,
                                                      cv_search)
 from dl4all_mm.evaluation.transfer.cv_threshold import balanced_accuracy
@@ -83,6 +86,15 @@ class TestSearchScoring(unittest.TestCase):
         # pooled p(ALL): 0.6 for the 4 normal, 0.8 for the 8 ALL images
         self.assertAlmostEqual(entry['threshold'], 0.7)
         self.assertEqual(entry['threshold_balanced_accuracy'], 1.0)
+        path = osp.join(self.tmp.name, 'lr_search.json')
+        written = write_lr_search([result], path)
+        with open(path) as f:
+            self.assertEqual(json.load(f), json.loads(json.dumps(written)))
+        table = lr_search_markdown([result])
+        self.assertIn('| lr0.01 | lr0.1 | lr0.001 | choice |', table[2])
+        self.assertEqual(table[-1], f'| {SIZE} | 1 | 4 | target-only | '
+                         '50.0 | 0.0 | 50.0 | lr0.001 | 50.0, 50.0, 50.0, '
+                         '50.0 | 0.7 |')
 
     def test_norm_ties_follow_the_listed_order(self):
         result = cv_search(
@@ -96,6 +108,18 @@ class TestSearchScoring(unittest.TestCase):
                          [1.0, 1.0])
         self.assertEqual(entry['choice'], {'lr': 0.01,
                                            'norm': 'scalar-domain'})
+
+    def test_decision_cv_without_a_search(self):
+        result = cv_search(
+            self.paths, self.labels, CLASSES, SIZE, 1, ['target-only'],
+            [{}], builder(self.data), self.tmp.name,
+            executor=fake_executor({0.1: {0: .55, 1: .9}}))
+        entry = result['methods']['target-only']
+        self.assertEqual(entry['choice'], {})
+        self.assertAlmostEqual(entry['threshold'], 0.725)
+        self.assertTrue(osp.isfile(osp.join(
+            self.tmp.name, 'lr_search', f'n{SIZE}_d1', 'recipe', 'fold3',
+            'protocol.json')))
 
     def test_failed_candidates(self):
         p1_of = {0.01: {0: 0.3, 1: 0.7}}
