@@ -9,7 +9,7 @@ run's own training subset, never a validation or test image
 import os
 import os.path as osp
 from collections import Counter
-from typing import Iterable, List, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -19,22 +19,44 @@ from .image_set import InputError
 MAX_FOLDS = 4
 
 
+def _units(labels: List[int], groups: Optional[Sequence]) -> List[tuple]:
+    """``(label, members)`` of each unit dealt to a fold: an image, or a
+    group (labelled by its most frequent label, the smaller on a tie)."""
+    if groups is None:
+        return [(v, [i]) for i, v in enumerate(labels)]
+    if len(groups) != len(labels):
+        raise ValueError(f'{len(groups)} group ids for {len(labels)} labels')
+    members = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    out = []
+    for idx in members.values():
+        counts = Counter(labels[i] for i in idx)
+        out.append((min(counts, key=lambda c: (-counts[c], c)), idx))
+    return out
+
+
 def in_budget_folds(labels: Sequence[int], size_name: object,
-                    classes: Sequence[str],
-                    seed: int) -> List[Tuple[List[int], List[int]]]:
+                    classes: Sequence[str], seed: int,
+                    groups: Optional[Sequence] = None
+                    ) -> List[Tuple[List[int], List[int]]]:
     """Stratified k-fold over ``labels`` (the n training labels),
     ``k = min(4, smallest class count)``.
 
-    Each class's indices are shuffled with ``seed`` and dealt round-robin
-    to the folds, continuing the count from class to class, so every fold
-    holds ``floor`` or ``ceil`` of each class's share and the fold sizes
-    differ by at most one per class. Deterministic from ``seed``.
+    Each class's images (or groups) are shuffled with ``seed`` and dealt
+    round-robin to the folds, continuing the count from class to class, so
+    every fold holds ``floor`` or ``ceil`` of each class's share and the
+    fold sizes differ by at most one per class. Deterministic from
+    ``seed``.
 
     Args:
         labels (Sequence[int]): Class index of each training image.
         size_name (object): The target size (e.g. ``24``), named in errors.
         classes (Sequence[str]): Class names, in index order.
         seed (int): Shuffling seed (the draw's).
+        groups (Sequence, optional): A group id per image (patient, slide,
+            identical files: :func:`dl4all_mm.datasets.group_split.
+            group_ids`); a group stays in one fold, k counts groups.
 
     Returns:
         list[tuple[list[int], list[int]]]: ``(train_idx, held_idx)`` per
@@ -42,29 +64,33 @@ def in_budget_folds(labels: Sequence[int], size_name: object,
         partition ``range(len(labels))``.
 
     Raises:
-        InputError: a class has fewer than 2 training images (names the
-            size and the class), or a label is not a class index.
+        InputError: a class has fewer than 2 training images (or groups;
+            names the size and the class), or a label is not a class index.
     """
     labels = [int(v) for v in labels]
     bad = sorted({v for v in labels if not 0 <= v < len(classes)})
     if bad:
         raise InputError(f'target size {size_name}: label(s) {bad} are not '
                          f'indices of the classes {list(classes)}')
-    counts = Counter(labels)
+    units = _units(labels, groups)
+    counts = Counter(v for v, _ in units)
+    what = 'training image(s)' if groups is None else \
+        'group(s) of training images (a group stays in one fold)'
     for c, name in enumerate(classes):
         if counts[c] < 2:
             raise InputError(
                 f'target size {size_name}: class {name!r} has {counts[c]} '
-                'training image(s); in-budget cross-validation needs at '
-                'least 2 per class (use a larger size or drop the option)')
+                f'{what}; in-budget cross-validation needs at least 2 per '
+                'class (use a larger size or drop the option)')
     k = min(MAX_FOLDS, min(counts[c] for c in range(len(classes))))
     rng = np.random.default_rng(seed)
     fold_of = [0] * len(labels)
     dealt = 0
     for c in range(len(classes)):
-        members = [i for i, v in enumerate(labels) if v == c]
-        for i in rng.permutation(members):
-            fold_of[int(i)] = dealt % k
+        mine = [idx for v, idx in units if v == c]
+        for u in rng.permutation(len(mine)):
+            for i in mine[int(u)]:
+                fold_of[i] = dealt % k
             dealt += 1
     out = []
     for f in range(k):

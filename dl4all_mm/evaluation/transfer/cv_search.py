@@ -159,8 +159,8 @@ def cv_search(paths: Sequence[str], labels: Sequence[int],
               methods: Sequence[str], candidates: Sequence[dict],
               build_protocol: BuildProtocol, work_dir: str,
               forbidden_anns: Sequence[str] = (), executor=None,
-              progress: bool = False,
-              seed: Optional[int] = None) -> Optional[dict]:
+              progress: bool = False, seed: Optional[int] = None,
+              groups: Optional[Sequence] = None) -> Optional[dict]:
     """Cross-validate every method x candidate on the n training images.
 
     Args:
@@ -178,6 +178,8 @@ def cv_search(paths: Sequence[str], labels: Sequence[int],
             protocol may read them.
         executor: A launcher or executor for :func:`execute_protocol`.
         seed (int, optional): Fold seed; defaults to ``draw``.
+        groups (Sequence, optional): Group id per image (patients,
+            identical files), kept in one fold (:func:`in_budget_folds`).
 
     Returns:
         dict | None: ``cv_search.json``'s content (grid, every fold's
@@ -190,7 +192,7 @@ def cv_search(paths: Sequence[str], labels: Sequence[int],
         RuntimeError: every candidate of a method failed.
     """
     fold_seed = draw if seed is None else seed
-    folds = in_budget_folds(labels, size, classes, fold_seed)
+    folds = in_budget_folds(labels, size, classes, fold_seed, groups)
     root = osp.join(work_dir, 'lr_search', f'n{size}_d{draw}')
     files = write_fold_files(paths, labels, folds, osp.join(root, 'folds'))
     check_fold_files(files, paths, forbidden_anns)
@@ -237,6 +239,7 @@ def cv_search(paths: Sequence[str], labels: Sequence[int],
         return None
     result = dict(
         size=size, draw=draw, fold_seed=fold_seed, k=len(folds),
+        grouped=groups is not None,
         score=SCORE_RULE, grid=[dict(c) for c in candidates],
         folds=[dict(train=len(t), held=len(h), held_per_class=[
             sum(int(labels[i]) == c for i in h) for c in range(len(classes))])

@@ -52,6 +52,24 @@ class TestFolds(unittest.TestCase):
         with self.assertRaisesRegex(InputError, "class 'ALL' has 0"):
             in_budget_folds([0] * 4, 4, CLASSES, 0)
 
+    def test_groups_stay_in_one_fold(self):
+        labels = [0] * 6 + [1] * 12
+        groups = [i // 2 for i in range(18)]  # 3 normal, 6 ALL pairs
+        folds = in_budget_folds(labels, 18, CLASSES, 0, groups)
+        self.assertEqual(len(folds), 3)  # min(4, 3 normal groups)
+        for _, held in folds:
+            self.assertEqual(len(held), 6)  # 1 normal and 2 ALL pairs
+            self.assertEqual(sum(labels[i] == 0 for i in held), 2)
+            for i in held:
+                self.assertIn(i ^ 1, held)  # its pair too
+        self.assertEqual(in_budget_folds(labels, 18, CLASSES, 5),
+                         in_budget_folds(labels, 18, CLASSES, 5,
+                                         list(range(18))))
+        with self.assertRaisesRegex(InputError, "class 'normal' has 1 "
+                                    'group'):
+            in_budget_folds(labels, 18, CLASSES, 0, [0] * 6 + list(
+                range(1, 13)))
+
     def test_fold_files_refuse_val_and_test_images(self):
         with tempfile.TemporaryDirectory() as tmp:
             paths = [f'/img/t{i} x.png' for i in range(8)]  # a space

@@ -14,8 +14,9 @@ from dl4all_mm.evaluation.transfer.cv_search import (candidate_grid,
                                                      cv_search)
 from dl4all_mm.evaluation.transfer.cv_threshold import balanced_accuracy
 
-from .test_cv_search import SIZE, builder
 from dl4all_mm.evaluation.transfer.data_options import TaskData
+
+from .test_cv_search import SIZE, builder
 
 CLASSES = ['normal', 'ALL']
 
