@@ -24,6 +24,7 @@ threshold of each method comes from the pooled held-out p(class 1) of its
 chosen candidate (:func:`.cv_threshold.cv_threshold`), when the runs wrote
 ``predictions.csv``.
 """
+import hashlib
 import itertools
 import json
 import os.path as osp
@@ -118,6 +119,14 @@ def _fold_outcome(run, run_dir: str, n_held: int, classes: int) -> dict:
     return dict(cm=np.asarray(metrics[key], dtype=int))
 
 
+def _digest(*paths: str) -> str:
+    digest = hashlib.sha1()
+    for path in paths:
+        with open(path, 'rb') as f:
+            digest.update(f.read() + b'\0')
+    return digest.hexdigest()[:16]
+
+
 def pooled_balanced_accuracy(cms: Sequence[np.ndarray]) -> float:
     """Balanced accuracy of the summed confusion matrices (rows: truth)."""
     cm = np.sum(cms, axis=0)
@@ -207,6 +216,11 @@ def cv_search(paths: Sequence[str], labels: Sequence[int],
             protocol = build_protocol(train_file, held_file,
                                       {m: dict(cand) for m in methods})
             _check_protocol(protocol, held_file, forbidden_anns, where)
+            # the fold's images are part of each run's spec digest: changed
+            # folds are never taken for finished runs
+            protocol['env'] = dict(protocol.get('env') or {},
+                                   DL4ALL_CV_FOLD=_digest(train_file,
+                                                          held_file))
             write_protocol(protocol, where)
             runs = expand_protocol(load_protocol(where), where,
                                    methods=list(methods))

@@ -122,6 +122,14 @@ class TestSearchScoring(unittest.TestCase):
             self.tmp.name, 'lr_search', f'n{SIZE}_d1', 'recipe', 'fold3',
             'protocol.json')))
 
+    def test_changed_folds_are_not_taken_for_finished_runs(self):
+        executor = fake_executor({0.1: {0: .3, 1: .7}})
+        args = (self.paths, self.labels, CLASSES, SIZE, 1, ['target-only'],
+                [{}], builder(self.data), self.tmp.name)
+        cv_search(*args, executor=executor)
+        with self.assertRaisesRegex(ValueError, 'different spec'):
+            cv_search(*args, executor=executor, seed=7)
+
     def test_failed_candidates(self):
         p1_of = {0.01: {0: 0.3, 1: 0.7}}
         result = self.search(fake_executor(p1_of, failing=(0.1, )),
