@@ -12,7 +12,7 @@ from typing import Dict, List, Optional
 
 from ..protocol_file import config_file
 from .backbones import BACKBONE_SPECS, backbone_options, backbone_spec
-from .data_options import TaskData, data_options
+from .data_options import TaskData, check_norm, data_options
 from .recipes import (config_recipe, dl4all_options, dl4all_train_cfg,
                       get_dotted, single_options, single_recipe)
 
@@ -93,7 +93,12 @@ STAGE_KINDS = {
 #: (``configs/_base_/recipes/dl4all_pbc2aria_lowdata.py``, read by
 #: :func:`.dl4all_recipe.config_recipe`); these are the single-head ones.
 DEFAULT_RECIPE = dict(lr=0.05, class_weight=0, loss_weights=(0.5, 0.5),
-                      batch=(16, 16), bn_recalib=101, bn_batch=8, warmup=1)
+                      batch=(16, 16), bn_recalib=101, bn_batch=8, warmup=1,
+                      norm='channel-domain')
+#: ``norm`` (:data:`.data_options.NORMS`) of each method without
+#: ``--norm``: the authors' scalar per-domain statistics for DL4ALL,
+#: per-channel per-domain statistics for every other method.
+DEFAULT_NORM = dict(dl4all='scalar-domain', other='channel-domain')
 #: Config and class-weighted loss of each single-head method's recipe
 #: (chosen on the validation split, docs/results.md "Tuning": lr 0.1 and
 #: class weights for target-only and sequential, lr 0.05 and class weights
@@ -114,7 +119,8 @@ def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
     """Full recipe of ``method``: its config's knobs, then ``overrides``.
     """
     if method in DL4ALL_LOOPS:
-        recipe = dict(DEFAULT_RECIPE, **config_recipe(_dl4all_config(method)))
+        recipe = dict(DEFAULT_RECIPE, **config_recipe(_dl4all_config(method)),
+                      norm=DEFAULT_NORM['dl4all'])
     elif method in SINGLE:
         key, loss = SINGLE[method]
         recipe = dict(DEFAULT_RECIPE, **single_recipe(_config(key), loss))
@@ -126,6 +132,7 @@ def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
             raise KeyError(f'--recipe key {key!r} is unknown; keys: '
                            f'{sorted(DEFAULT_RECIPE)}')
         recipe[key] = value
+    check_norm(recipe['norm'])
     return recipe
 
 
@@ -166,8 +173,8 @@ def stages(method: str,
     for stage, kind in zip(out, kinds):
         stage['data_layout'] = kind  # where the protocol's `data` goes
         if data is not None:
-            stage['cfg_options'].update(
-                data_options(kind, stage['config'], data))
+            stage['cfg_options'].update(data_options(
+                kind, stage['config'], data, recipe['norm']))
     return out
 
 
@@ -182,7 +189,8 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     if method in SINGLE:
         key, loss = SINGLE[method]
         opts = dict(_iter_budget(iters), **single_options(
-            _config(key), loss, recipe, weights))
+            _config(key), loss, recipe, weights,
+            n_train if method == 'mixed' else None))
         opts.update(backbone_options(backbone, head, norm))
         if method != 'sequential':
             return [dict(config=_config(key), cfg_options=opts)]

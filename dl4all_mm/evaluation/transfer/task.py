@@ -149,11 +149,11 @@ def _target_splits(inputs: TaskInputs, target: ImageSet,
 
 
 def class_weights(labels: Sequence[int], num_classes: int) -> List[float]:
-    """Target class weights of the single-head methods: the reference rule
-    of :func:`compute_class_weights` (``N / n_c``, which DL4ALL's
-    ``DomainClassWeightHook`` applies), divided by the number of classes so
-    that they average 1 over the training images (mmpretrain's
-    ``CrossEntropyLoss`` averages weighted losses over the batch size).
+    """Target class weights of every method: the authors' rule of
+    :func:`compute_class_weights` (``N / max(n_c, 10)``, which DL4ALL's
+    ``DomainClassWeightHook`` applies), for torch's weighted-mean
+    cross-entropy (``WeightedCrossEntropyLoss``), whose scale does not
+    depend on the weights' sum.
 
     Raises:
         InputError: a class has no training image.
@@ -162,8 +162,7 @@ def class_weights(labels: Sequence[int], num_classes: int) -> List[float]:
     if missing:
         raise InputError(f'the training images hold no image of class '
                          f'index(es) {missing}: cannot weight the classes')
-    return [round(w / num_classes, 4) for w in compute_class_weights(
-        labels, num_classes, min_count=1)]
+    return compute_class_weights(labels, num_classes, min_count=10)
 
 
 def parse_sizes(text: str) -> List[object]:
