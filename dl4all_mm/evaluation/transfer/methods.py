@@ -186,6 +186,9 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     if iters < 2:
         raise ValueError(f'--iters must be >= 2, got {iters}')
     norm, head = ['model.data_preprocessor'], ['model.head.in_channels']
+    if method == 'mixed':  # per-domain statistics (DomainDataPreprocessor)
+        norm = [f'model.data_preprocessor.domain_norm.{d}'
+                for d in ('source', 'target')]
     if method in SINGLE:
         key, loss = SINGLE[method]
         opts = dict(_iter_budget(iters), **single_options(
