@@ -116,8 +116,8 @@ class DomainBNRecalibHook(Hook):
                            'domain of the training dataset')
         start, stop = dataset.domain_ranges[domain]
         rank, world_size = get_dist_info()
-        when = runner.iter if _iter_based(runner.train_loop) else \
-            runner.epoch
+        loop = getattr(runner, 'train_loop', None)
+        when = runner.iter if _iter_based(loop) else runner.epoch
         generator = torch.Generator().manual_seed(self.seed + when)
         order = (torch.randperm(stop - start, generator=generator) +
                  start).tolist()
