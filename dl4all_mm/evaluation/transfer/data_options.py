@@ -44,6 +44,10 @@ class TaskData:
         img_size (int): Square input size.
         n_source (int): Source training images.
         n_target (int): Target training images of this size.
+        source_weights (list[float], optional): Source class weights
+            ``N / max(n_c, 10)`` of the source training labels (sequential's
+            source stage; DL4ALL and mixed count them with
+            ``DomainClassWeightHook``).
     """
     source_ann: str
     source_classes: List[str]
@@ -56,6 +60,7 @@ class TaskData:
     img_size: int
     n_source: int
     n_target: int
+    source_weights: Optional[List[float]] = None
 
 
 def task_data(data: TaskData) -> Dict[str, dict]:
@@ -102,14 +107,17 @@ def domain_norm(norm: str, stats: Norm) -> Optional[Norm]:
 
 
 def data_options(kind: str, config: str, data: TaskData,
-                 norm: str = 'channel-domain') -> dict:
+                 norm: str = 'channel-domain',
+                 class_weight: bool = True) -> dict:
     """The task's statistics for a stage of ``kind`` (a key of
     :data:`LAYOUTS`) whose config file is ``config``: input size, classes
     of the heads, normalisation (``norm``, one of :data:`NORMS`; mixed
     batches normalise each sample with its domain's statistics through
     :class:`DomainDataPreprocessor`, the model staying mmpretrain's
-    ``ImageClassifier``). The data itself (files, classes) is the
-    protocol's ``data`` (:func:`task_data`)."""
+    ``ImageClassifier``); a source stage's class weights
+    (``data.source_weights``, when ``class_weight``) in torch's weighted
+    mean. The data itself (files, classes) is the protocol's ``data``
+    (:func:`task_data`)."""
     cfg = load_config(config)
     opts: dict = {}
     for key in LAYOUTS[kind].values():
@@ -128,6 +136,11 @@ def data_options(kind: str, config: str, data: TaskData,
         if stats is not None:
             opts.update({'model.data_preprocessor.mean': stats[0],
                          'model.data_preprocessor.std': stats[1]})
+        if kind == 'source':
+            weights = data.source_weights if class_weight else None
+            opts['model.head.loss'] = dict(
+                _delete_=True, type='WeightedCrossEntropyLoss',
+                class_weight=None if weights is None else list(weights))
         return opts
     heads = 'model.head.task_heads'
     opts.update({f'{heads}.source.num_classes': n_src,

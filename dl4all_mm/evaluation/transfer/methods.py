@@ -80,25 +80,27 @@ STAGE_KINDS = {
     'mixed': ('mixed', ),
 }
 
+#: ``norm`` (:data:`.data_options.NORMS`) of each method without
+#: ``--norm``: the authors' scalar per-domain statistics for DL4ALL,
+#: per-channel per-domain statistics for every other method.
+DEFAULT_NORM = dict(dl4all='scalar-domain', other='channel-domain')
 #: Knobs of each method (tuned on the validation split only, see
 #: docs/results.md). ``lr``: base learning rate (heads x5);
-#: ``class_weight``: inverse-frequency target class weights from the
-#: training split (DL4ALL: ``DomainClassWeightHook``, both heads);
-#: DL4ALL only: ``loss_weights`` (source, target), ``batch`` (source,
-#: target images per step), ``bn_recalib`` (batches of BatchNorm
-#: re-estimation on the target before each validation, 0 = off; capped at
-#: one pass over the target training split, where the reference's loader
-#: stops), ``bn_batch`` (their batch size), ``warmup`` (epochs). A DL4ALL
+#: ``class_weight``: the authors' ``N / max(n_c, 10)`` class weights from
+#: the training labels in torch's weighted mean (DL4ALL:
+#: ``DomainClassWeightHook``, both heads; mixed: the hook on its source
+#: head); ``norm``: :data:`DEFAULT_NORM`; DL4ALL and mixed: ``bn_recalib``
+#: (batches of BatchNorm re-estimation on the target before each
+#: validation, 0 = off; capped at one pass over the target training
+#: split, where the reference's loader stops), ``bn_batch`` (their batch
+#: size); DL4ALL only: ``loss_weights`` (source, target), ``batch``
+#: (source, target images per step), ``warmup`` (epochs). A DL4ALL
 #: method's recipe is its config file
 #: (``configs/_base_/recipes/dl4all_pbc2aria_lowdata.py``, read by
 #: :func:`.dl4all_recipe.config_recipe`); these are the single-head ones.
 DEFAULT_RECIPE = dict(lr=0.05, class_weight=0, loss_weights=(0.5, 0.5),
                       batch=(16, 16), bn_recalib=101, bn_batch=8, warmup=1,
-                      norm='channel-domain')
-#: ``norm`` (:data:`.data_options.NORMS`) of each method without
-#: ``--norm``: the authors' scalar per-domain statistics for DL4ALL,
-#: per-channel per-domain statistics for every other method.
-DEFAULT_NORM = dict(dl4all='scalar-domain', other='channel-domain')
+                      norm=DEFAULT_NORM['other'])
 #: Config and class-weighted loss of each single-head method's recipe
 #: (chosen on the validation split, docs/results.md "Tuning": lr 0.1 and
 #: class weights for target-only and sequential, lr 0.05 and class weights
@@ -174,7 +176,8 @@ def stages(method: str,
         stage['data_layout'] = kind  # where the protocol's `data` goes
         if data is not None:
             stage['cfg_options'].update(data_options(
-                kind, stage['config'], data, recipe['norm']))
+                kind, stage['config'], data, recipe['norm'],
+                bool(recipe['class_weight'])))
     return out
 
 

@@ -226,7 +226,9 @@ def plan_task(inputs: TaskInputs, out_dir: str,
             val_ann=ann['val'], test_ann=ann['test'],
             target_classes=classes, source_norm=src_norm,
             target_norm=mean_std(part.paths, inputs.img_size),
-            img_size=inputs.img_size, n_source=len(source), n_target=size)
+            img_size=inputs.img_size, n_source=len(source), n_target=size,
+            source_weights=compute_class_weights(
+                source.indices(), len(source.classes), min_count=10))
         digest = hashlib.sha1()  # exactly what this size's runs read
         for key in (name, 'val.txt', 'test.txt', 'source.txt'):
             digest.update(key.encode() + files[key].encode())

@@ -33,7 +33,7 @@ DATA = TaskData(
     target_ann='/d/train_n24.txt', val_ann='/d/val.txt',
     test_ann='/d/test.txt', target_classes=['normal', 'ALL'],
     source_norm=SRC, target_norm=TGT, img_size=64, n_source=300,
-    n_target=24)
+    n_target=24, source_weights=[3.0, 1.5, 0.5])
 #: scalar statistics of SRC and TGT, by hand: m = mean of the channel
 #: means, s^2 = mean of (s_c^2 + (m_c - m)^2)
 SRC_SCALAR = (180.0, np.sqrt((1600 + 400 + 900 + 0 + 400 + 400) / 3))
@@ -187,6 +187,10 @@ class TestClassWeights(unittest.TestCase):
             loss = heads.target.loss if heads else last.model.head.loss
             self.assertEqual(loss, dict(type='WeightedCrossEntropyLoss',
                                         class_weight=dl4all), method)
+            if method == 'sequential':  # the source stage: its labels
+                self.assertEqual(cfgs[0].model.head.loss,
+                                 dict(type='WeightedCrossEntropyLoss',
+                                      class_weight=[3.0, 1.5, 0.5]))
             if method == 'mixed':  # the source head: the hook, its labels
                 self.assertIn(dict(type='DomainClassWeightHook',
                                    domains=['source']), last.custom_hooks)

@@ -130,6 +130,8 @@ class TestPrepareTask(unittest.TestCase):
                     self.assertEqual(patients.setdefault(patient, name), name)
             self.assertEqual(len(rows(data.source_ann)), 36)
             self.assertEqual(len(task.weights[8]), 2)
+            # the authors' N / max(n_c, 10): 36 source images, 12 a class
+            self.assertEqual(data.source_weights, [3.0] * 3)
             self.assertTrue(all(0 < m < 255 for m in data.target_norm[0]))
             self.assertIn('--group-regex', task.notes[0])
 
