@@ -52,8 +52,9 @@ class CompareOptions:
 
 def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
     """Each method's recipe: the lr rule (:func:`.recipes.default_lr`),
-    ``--norm``, ``--class-weights``, then ``--recipe``, then the searched
-    lr."""
+    ``--norm``, ``--class-weights``, then ``--recipe``, then the search's
+    pick (``lrs[method]``: an lr, or a dict of knobs, e.g.
+    ``dict(lr=0.01, norm='pretrained')``)."""
     rule = default_lr(is_pretrained(tm.backbone_spec(opts.backbone,
                                                      opts.pretrained)))
     weighted = int(check_class_weights(opts.class_weights) == 'authors')
@@ -65,7 +66,9 @@ def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
         if opts.norm is not None:
             overrides['norm'] = check_norm(opts.norm)
         overrides.update(opts.recipe)
-        if method in lrs:
+        if isinstance(lrs.get(method), dict):
+            overrides.update(lrs[method])
+        elif method in lrs:
             overrides['lr'] = lrs[method]
         out[method] = tm.recipe_of(method, overrides)
     return out

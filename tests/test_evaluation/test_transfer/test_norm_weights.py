@@ -273,6 +273,12 @@ class TestLearningRateRule(unittest.TestCase):
                           {'mixed': 0.03})
         self.assertEqual(forced['target-only']['lr'], 0.01)
         self.assertEqual(forced['mixed']['lr'], 0.03)
+        # a search's pick of several knobs (lr, norm) per method
+        both = _recipes(CompareOptions(methods=METHODS), {
+            'mixed': dict(lr=0.01, norm='pretrained')})
+        self.assertEqual((both['mixed']['lr'], both['mixed']['norm']),
+                         (0.01, 'pretrained'))
+        self.assertEqual(both['dl4all-joint']['norm'], 'scalar-domain')
         # the rule reaches both sequential stages
         stages = tm.stages('sequential', 100, 'efficientnet-lite0',
                            lite['sequential'], [1.0, 1.0], 24, DATA)
