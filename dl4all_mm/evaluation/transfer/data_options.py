@@ -149,17 +149,8 @@ def data_options(kind: str, config: str, data: TaskData,
         # about as many target as source images per batch, as DL4ALL's
         opts['train_dataloader.dataset.datasets.target.times'] = max(
             1, round(data.n_source / data.n_target))
-        if src is not None:  # per-domain statistics, one BatchNorm still
-            opts.update({
-                'model.data_preprocessor.type': 'DomainDataPreprocessor',
-                'model.data_preprocessor.mean': None,
-                'model.data_preprocessor.std': None,
-                'model.data_preprocessor.domain_norm': dict(
-                    source=dict(mean=src[0], std=src[1]),
-                    target=dict(mean=tgt[0], std=tgt[1])),
-            })
-        return opts
-    if src is not None:
+    if src is not None:  # mixed and DL4ALL: DomainDataPreprocessor (each
+        # sample by its domain tag; mixed keeps one BatchNorm)
         for domain, stats in (('source', src), ('target', tgt)):
             prefix = f'model.data_preprocessor.domain_norm.{domain}'
             opts.update({f'{prefix}.mean': stats[0],
