@@ -65,8 +65,11 @@ class TestMixedRun(unittest.TestCase):
         self.assertIn('Re-estimated BatchNorm statistics', text)
         with open(osp.join(work, 'n8', 'protocol.json')) as f:
             opts = json.load(f)['methods'][0]['stages'][0]['cfg_options']
-        norm = opts['model.data_preprocessor.domain_norm']
         for domain in ('source', 'target'):  # one scalar per domain
-            self.assertEqual(len(set(norm[domain]['mean'])), 1)
+            for key in ('mean', 'std'):
+                values = opts[f'model.data_preprocessor.domain_norm.{domain}'
+                              f'.{key}']
+                self.assertEqual(len(values), 3)
+                self.assertEqual(len(set(values)), 1)
         self.assertEqual(opts['model.head.task_heads.target.loss']['type'],
                          'WeightedCrossEntropyLoss')
