@@ -35,7 +35,9 @@ from dl4all_mm.evaluation.transfer.compare import (CompareOptions,
                                                    run_comparison)
 from dl4all_mm.evaluation.transfer.draws import (check_draws,
                                                  check_selection)
+from dl4all_mm.evaluation.transfer.data_options import check_norm
 from dl4all_mm.evaluation.transfer.image_set import InputError
+from dl4all_mm.evaluation.transfer.recipes import check_class_weights
 from dl4all_mm.evaluation.transfer.task import TaskInputs, parse_sizes
 
 DEFAULT_METHODS = ('linear-probe,target-only,lp-ft,sequential,mixed,'
@@ -135,6 +137,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--recipe', nargs='+', default=[], metavar='KEY=VALUE',
                    help='recipe knobs of every method, e.g. lr=0.01 '
                    'warmup=0 batch=8,24')
+    p.add_argument('--norm', help='normalisation of every method: '
+                   '"pretrained" (the backbone\'s constants), '
+                   '"scalar-domain" (one mean/std per domain from its '
+                   'training images, the authors\') or "channel-domain" '
+                   '(per-channel, per domain); default: scalar-domain for '
+                   'the DL4ALL methods, channel-domain for the others, '
+                   'e.g. --norm pretrained')
+    p.add_argument('--class-weights', default='authors', help='"authors" '
+                   '(default: every head weighted N / max(n_c, 10) by its '
+                   'training labels, DL4ALL\'s rule, for every method) or '
+                   '"none" (plain cross-entropy for every method), e.g. '
+                   '--class-weights none')
     p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'),
                    help='where runs train, e.g. --device cuda')
     # launcher options (--launcher local|slurm, --jobs, Slurm resources)
@@ -168,6 +182,9 @@ def _recipe(items: List[str]) -> dict:
             parts = [float(v) for v in value.split(',')]
         except ValueError:
             parts = None
+        if key in ('norm', 'class_weight'):
+            flag = '--norm' if key == 'norm' else '--class-weights'
+            raise InputError(f'--recipe {item!r}: set {key} with {flag}')
         if not sep or not parts:
             raise InputError(f'--recipe {item!r} is not KEY=NUMBER[,NUMBER]')
         out[key] = tuple(parts) if len(parts) > 1 else parts[0]
@@ -256,6 +273,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             lr_search=_numbers(args.lr_search or '', '--lr-search', float),
             run_timeout=args.run_timeout, progress=not args.no_progress,
             overwrite=args.overwrite, decision=args.decision,
+            norm=None if args.norm is None else check_norm(args.norm),
+            class_weights=check_class_weights(args.class_weights),
             command='python tools/compare_transfer.py ' + shlex.join(argv))
         warning = tm.random_features_warning(  # a probe of random features
             opts.methods, tm.backbone_spec(args.backbone, args.pretrained,

@@ -5,9 +5,10 @@
 # Budget: 1,200 steps of 32 images (DL4ALL: 8 source + 24 target), the
 # target validation split every 150 steps. Recipe (tuned on the validation
 # split, docs/results.md "Tuning"; the one every route trains): lr 0.1
-# (heads x5) constant for 15 steps, then cosine to 1e-4; inverse-frequency
-# class weights n / (K n_c) of the 240 training images (38 normal, 202 ALL;
-# tools/compare_transfer.py passes its own data's).
+# (heads x5) constant for 15 steps, then cosine to 1e-4; the authors' class
+# weights N / max(n_c, 10) of the 240 training images (38 normal, 202 ALL;
+# tools/compare_transfer.py passes its own data's) in torch's weighted mean
+# (WeightedCrossEntropyLoss), as DL4ALL's heads.
 _base_ = '../_base_/baselines/pbc2aria_lowdata.py'
 
 max_iters = 1200
@@ -20,7 +21,10 @@ model = dict(
         std=[37.89, 39.06, 14.95]),
     head=dict(
         num_classes=2,
-        loss=dict(type='CrossEntropyLoss', class_weight=[3.1579, 0.5941])))
+        loss=dict(
+            _delete_=True,
+            type='WeightedCrossEntropyLoss',
+            class_weight=[240 / 38, 240 / 202])))
 optim_wrapper = dict(optimizer=dict(lr=0.1))
 train_dataloader = dict(
     dataset=dict(_base_.train_dataloader.dataset.datasets.target,

@@ -26,8 +26,10 @@ class DomainBNRecalibHook(Hook):
     - ``mode='cumulative'``: statistics reset, then the plain average of
       the ``num_batches`` batches' statistics (momentum ``None``).
 
-    It runs at the end of the training epoch, before the checkpoint hook,
-    so saved checkpoints hold the re-estimated statistics. Under DDP every
+    It runs at the end of the training epoch (with an iteration-based
+    loop: after the step a validation follows, and after the last step),
+    before the checkpoint hook, so saved checkpoints hold the re-estimated
+    statistics. Under DDP every
     rank draws its own shard of the domain and the statistics are then
     averaged over ranks, so every rank evaluates (and rank 0 saves) the
     same statistics.
@@ -79,6 +81,8 @@ class DomainBNRecalibHook(Hook):
     def after_train_epoch(self, runner) -> None:
         """Recalibrate when a validation follows or training ends."""
         loop = runner.train_loop
+        if _iter_based(loop):
+            return  # done in after_train_iter
         if getattr(loop, 'reference_warmup', False) and \
                 loop.epoch < loop.warmup_epochs:
             return  # a reference warm-up epoch: no validation follows
@@ -86,6 +90,20 @@ class DomainBNRecalibHook(Hook):
         validates = (runner.val_loop is not None and epoch >= loop.val_begin
                      and epoch % loop.val_interval == 0)
         if validates or epoch == loop.max_epochs:
+            self.recalibrate(runner)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        """Iteration-based loops (e.g. the mixed baseline's): recalibrate
+        when a validation follows this step or training ends, before the
+        checkpoint hook saves."""
+        loop = runner.train_loop
+        if not _iter_based(loop):
+            return
+        step = runner.iter + 1  # the step just done
+        validates = (runner.val_loop is not None and step >= loop.val_begin
+                     and step % loop.val_interval == 0)
+        if validates or step == loop.max_iters:
             self.recalibrate(runner)
 
     def _loader(self, runner) -> DataLoader:
@@ -98,7 +116,9 @@ class DomainBNRecalibHook(Hook):
                            'domain of the training dataset')
         start, stop = dataset.domain_ranges[domain]
         rank, world_size = get_dist_info()
-        generator = torch.Generator().manual_seed(self.seed + runner.epoch)
+        loop = getattr(runner, 'train_loop', None)
+        when = runner.iter if _iter_based(loop) else runner.epoch
+        generator = torch.Generator().manual_seed(self.seed + when)
         order = (torch.randperm(stop - start, generator=generator) +
                  start).tolist()
         batch_size = self.batch_size or _domain_batch_size(
@@ -150,6 +170,12 @@ class DomainBNRecalibHook(Hook):
         runner.logger.info(
             f'Re-estimated BatchNorm statistics of {len(bns)} layers on '
             f'{len(loader)} target batches ({self.mode}).')
+
+
+def _iter_based(loop) -> bool:
+    """Whether ``loop`` counts iterations (validates by step)."""
+    from mmengine.runner import IterBasedTrainLoop
+    return isinstance(loop, IterBasedTrainLoop)
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:

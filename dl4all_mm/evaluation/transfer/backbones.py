@@ -97,3 +97,11 @@ def backbone_options(backbone, head_keys: List[str], norm_keys: List[str],
             opts[f'{key}.mean'] = [127.5] * 3
             opts[f'{key}.std'] = [127.5] * 3
     return opts
+
+
+def is_pretrained(spec: dict) -> bool:
+    """Whether the backbone of ``spec`` (:func:`backbone_spec`) starts from
+    trained weights: a ``--pretrained`` checkpoint or EfficientNet-Lite0's
+    offline ImageNet weights."""
+    return spec.get('pretrained') not in (None, 'none') or bool(
+        spec['backbone'].get('pretrained_imagenet'))

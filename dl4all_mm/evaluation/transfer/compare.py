@@ -23,9 +23,11 @@ from ..protocol_file import execute_protocol, load_protocol, write_protocol
 from ..protocol_runner import expand_protocol
 from ..report import METRIC, write_results
 from . import methods as tm
-from .data_options import task_data
+from .backbones import is_pretrained
 from .compare_notes import (selection_notes, validations_of,
                             validation_counts)
+from .data_options import check_norm, task_data
+from .recipes import check_class_weights, default_lr, recipe_notes
 from .schedule import VALIDATIONS
 from .task import TaskInputs, TransferTask, plan_task, write_task
 from .work_data import check_same_task, check_work_dir
@@ -52,16 +54,38 @@ class CompareOptions:
     overwrite: bool = False  # replace a work folder holding another task
     validations: int = VALIDATIONS  # per run, unless --selection last
     decision: str = 'argmax'  # the report's decision rule (DECISIONS)
+    norm: Optional[str] = None  # --norm for every method; None: defaults
+    class_weights: str = 'authors'  # --class-weights: 'authors' | 'none'
 
 
 def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
+    """Each method's recipe: the lr rule (:func:`.recipes.default_lr`),
+    ``--norm``, ``--class-weights``, then ``--recipe``, then the search's
+    pick (``lrs[method]``: an lr, or a dict of knobs, e.g.
+    ``dict(lr=0.01, norm='pretrained')``)."""
+    rule = default_lr(is_pretrained(tm.backbone_spec(opts.backbone,
+                                                     opts.pretrained)))
+    weighted = int(check_class_weights(opts.class_weights) == 'authors')
     out = {}
     for method in opts.methods:
-        overrides = dict(opts.recipe)
-        if method in lrs:
+        overrides = dict(class_weight=weighted)
+        if rule is not None:
+            overrides['lr'] = rule
+        if opts.norm is not None:
+            overrides['norm'] = check_norm(opts.norm)
+        overrides.update(opts.recipe)
+        if isinstance(lrs.get(method), dict):
+            overrides.update(lrs[method])
+        elif method in lrs:
             overrides['lr'] = lrs[method]
         out[method] = tm.recipe_of(method, overrides)
     return out
+
+
+def method_fields(recipes: dict, opts: CompareOptions) -> Dict[str, dict]:
+    """Per-method record fields: ``norm`` and ``class_weights``."""
+    return {m: dict(norm=r['norm'], class_weights=opts.class_weights)
+            for m, r in recipes.items()}
 
 
 def _protocol(task: TransferTask, size: int, draw: int,
@@ -209,7 +233,10 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
         'Learning rates: ' + ', '.join(
             f'{m} {r["lr"]:g}' for m, r in recipes.items()) +
         (' (picked on the validation split, lr_search/lr_search.json)'
-         if lrs else '') + '.',
+         if lrs else ' (the rule without --lr-search: 0.003 for every '
+         'method on a pretrained backbone, else each config\'s own; '
+         'heads x5)') + '.',
+        *recipe_notes(recipes, opts.class_weights),
         f'Device {opts.device}; ' + opts.launcher.describe(),
         f'Command: `{opts.command}`']
     protocols = {key: _runs(_protocol(
@@ -243,8 +270,9 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
             print(f'target size {key[0]}, draw {key[1]}: {len(runs)} runs')
         done, failed = _execute(protocol, runs,
                                 osp.join(work_dir, *_folder(*key)), opts)
-        records += [dict(r, validations=counts[(r['method'], *key)])
-                    for r in done]
+        fields = method_fields(recipes, opts)  # norm, class_weights
+        records += [dict(r, validations=counts[(r['method'], *key)],
+                         **fields[r['method']]) for r in done]
         failures += failed
         write_results(records, osp.join(work_dir, 'results.json'),
                       osp.join(work_dir, 'results.md'),
@@ -275,6 +303,7 @@ def task_identity(inputs: TaskInputs, opts: CompareOptions,
     return json.loads(json.dumps(dict(  # as task.json reads back
         data, backbone=opts.backbone, pretrained=opts.pretrained,
         iters=opts.iters, recipe=sorted(opts.recipe.items()),
+        norm=opts.norm, class_weights=opts.class_weights,
         lr_search=list(opts.lr_search), split_digest=task.split_digest)))
 
 

@@ -12,8 +12,8 @@ from typing import Dict, List, Optional
 
 from ..protocol_file import config_file
 from .backbones import BACKBONE_SPECS, backbone_options, backbone_spec
-from .data_options import TaskData, data_options
 from . import schedule
+from .data_options import TaskData, check_norm, data_options
 from .probes import (PROBES, check_probe_data, probe_stages,
                      random_features_warning)
 from .recipes import (config_recipe, dl4all_epochs, dl4all_options,
@@ -96,20 +96,27 @@ STAGE_KINDS = {
     'mixed': ('mixed', ),
 }
 
+#: ``norm`` (:data:`.data_options.NORMS`) of each method without
+#: ``--norm``: the authors' scalar per-domain statistics for DL4ALL,
+#: per-channel per-domain statistics for every other method.
+DEFAULT_NORM = dict(dl4all='scalar-domain', other='channel-domain')
 #: Knobs of each method (tuned on the validation split only, see
 #: docs/results.md). ``lr``: base learning rate (heads x5);
-#: ``class_weight``: inverse-frequency target class weights from the
-#: training split (DL4ALL: ``DomainClassWeightHook``, both heads);
-#: DL4ALL only: ``loss_weights`` (source, target), ``batch`` (source,
-#: target images per step), ``bn_recalib`` (batches of BatchNorm
-#: re-estimation on the target before each validation, 0 = off; capped at
-#: one pass over the target training split, where the reference's loader
-#: stops), ``bn_batch`` (their batch size), ``warmup`` (epochs). A DL4ALL
+#: ``class_weight``: the authors' ``N / max(n_c, 10)`` class weights from
+#: the training labels in torch's weighted mean (DL4ALL:
+#: ``DomainClassWeightHook``, both heads; mixed: the hook on its source
+#: head); ``norm``: :data:`DEFAULT_NORM`; DL4ALL and mixed: ``bn_recalib``
+#: (batches of BatchNorm re-estimation on the target before each
+#: validation, 0 = off; capped at one pass over the target training
+#: split, where the reference's loader stops), ``bn_batch`` (their batch
+#: size); DL4ALL only: ``loss_weights`` (source, target), ``batch``
+#: (source, target images per step), ``warmup`` (epochs). A DL4ALL
 #: method's recipe is its config file
 #: (``configs/_base_/recipes/dl4all_pbc2aria_lowdata.py``, read by
 #: :func:`.dl4all_recipe.config_recipe`); these are the single-head ones.
 DEFAULT_RECIPE = dict(lr=0.05, class_weight=0, loss_weights=(0.5, 0.5),
-                      batch=(16, 16), bn_recalib=101, bn_batch=8, warmup=1)
+                      batch=(16, 16), bn_recalib=101, bn_batch=8, warmup=1,
+                      norm=DEFAULT_NORM['other'])
 #: Config and class-weighted loss of each single-head method's recipe
 #: (chosen on the validation split, docs/results.md "Tuning": lr 0.1 and
 #: class weights for target-only and sequential, lr 0.05 and class weights
@@ -130,7 +137,8 @@ def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
     """Full recipe of ``method``: its config's knobs, then ``overrides``.
     """
     if method in DL4ALL_LOOPS:
-        recipe = dict(DEFAULT_RECIPE, **config_recipe(_dl4all_config(method)))
+        recipe = dict(DEFAULT_RECIPE, **config_recipe(_dl4all_config(method)),
+                      norm=DEFAULT_NORM['dl4all'])
     elif method in SINGLE or method in PROBES:
         key, loss = SINGLE.get(method, SINGLE['target-only'])
         recipe = dict(DEFAULT_RECIPE, **single_recipe(_config(key), loss))
@@ -142,6 +150,7 @@ def recipe_of(method: str, overrides: Optional[dict] = None) -> dict:
             raise KeyError(f'--recipe key {key!r} is unknown; keys: '
                            f'{sorted(DEFAULT_RECIPE)}')
         recipe[key] = value
+    check_norm(recipe['norm'])
     return recipe
 
 
@@ -200,8 +209,9 @@ def stages(method: str,
     for stage, kind in zip(out, kinds):
         stage['data_layout'] = kind  # where the protocol's `data` goes
         if data is not None:
-            stage['cfg_options'].update(
-                data_options(kind, stage['config'], data))
+            stage['cfg_options'].update(data_options(
+                kind, stage['config'], data, recipe['norm'],
+                bool(recipe['class_weight'])))
     if validations == 0:
         out[-1]['cfg_options'] = schedule.without_validation(
             out[-1]['cfg_options'])
@@ -223,10 +233,14 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
                 if method == 'lp-ft' else None)
         return probe_stages(method, _config('probe'), backbone, recipe,
                             weights, tune)
+    if method == 'mixed':  # per-domain statistics (DomainDataPreprocessor)
+        norm = [f'model.data_preprocessor.domain_norm.{d}'
+                for d in ('source', 'target')]
     if method in SINGLE:
         key, loss = SINGLE[method]
         opts = dict(_iter_budget(iters, validations), **single_options(
-            _config(key), loss, recipe, weights))
+            _config(key), loss, recipe, weights,
+            n_train if method == 'mixed' else None))
         opts.update(backbone_options(backbone, head, norm))
         if method != 'sequential':
             return [dict(config=_config(key), cfg_options=opts)]

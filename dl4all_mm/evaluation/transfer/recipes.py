@@ -23,7 +23,66 @@ KNOBS = ('lr', 'class_weight', 'loss_weights', 'batch', 'bn_recalib',
          'bn_batch', 'warmup')
 
 
+#: ``--class-weights``: ``authors``: every head's loss weighted by
+#: ``N / max(n_c, 10)`` of its training labels (DL4ALL's rule) in torch's
+#: weighted mean; ``none``: plain cross-entropy for every method.
+CLASS_WEIGHTS = ('authors', 'none')
+#: Base learning rate (heads x5) of every method on a pretrained backbone
+#: (ImageNet or a checkpoint) without ``--lr-search``: the rule does not
+#: look at any image (0.003 was the validation-split pick of 3 of the 5
+#: methods in docs/results.md); from random init each method keeps its
+#: config's own.
+PRETRAINED_LR = 0.003
+
 _MISSING = object()
+
+
+def check_class_weights(value: str) -> str:
+    """``value`` if it is one of :data:`CLASS_WEIGHTS`, else ValueError
+    naming it."""
+    if value not in CLASS_WEIGHTS:
+        raise ValueError(f'--class-weights {value!r} is unknown; expected '
+                         f'one of {list(CLASS_WEIGHTS)}')
+    return value
+
+
+def default_lr(pretrained: bool) -> Optional[float]:
+    """The learning-rate rule without ``--lr-search``: :data:`PRETRAINED_LR`
+    on a pretrained backbone, else None (each method config's own)."""
+    return PRETRAINED_LR if pretrained else None
+
+
+def recipe_notes(recipes: dict, class_weights: str) -> List[str]:
+    """The report's lines on each method's normalisation and the class
+    weights (``recipes``: method -> recipe)."""
+    norms = ', '.join(f'{m} {r["norm"]}' for m, r in recipes.items())
+    weights = (
+        "the authors' N / max(n_c, 10) of each head's training labels, in "
+        "torch's weighted-mean cross-entropy, for every method"
+        if class_weights == 'authors' else
+        'none (--class-weights none): plain cross-entropy for every method')
+    return [
+        f'Normalisation: {norms} (pretrained: the backbone\'s constants; '
+        'scalar-domain: one mean/std per domain over every pixel and '
+        "channel of its training images, the authors'; channel-domain: "
+        'per-channel mean/std per domain).',
+        f'Class weights: {weights}.',
+    ] + ([_mixed_note(recipes['mixed'])] if 'mixed' in recipes else [])
+
+
+def _mixed_note(recipe: dict) -> str:
+    bn = int(recipe['bn_recalib'])
+    return (
+        'mixed gets what DL4ALL gets where the method allows it: each '
+        "sample normalised with its domain's statistics (unless --norm "
+        'pretrained) and ' + (
+            f'BatchNorm re-estimated on up to {bn} target batches of '
+            f'{int(recipe["bn_batch"])} before each validation and after '
+            'the last step' if bn else 'no BatchNorm re-estimation '
+            '(bn_recalib=0)') + '; its BatchNorm still sees mixed batches '
+        'in training (per-domain BatchNorm batches are DL4ALL\'s '
+        'DomainImageClassifier: mixed would be DL4ALL), and it has no loss '
+        'weights, warm-up or gradient rescaling.')
 
 
 @lru_cache(maxsize=None)
@@ -57,26 +116,40 @@ def dl4all_train_cfg(config: str) -> dict:
 
 
 def single_recipe(config: str, loss_key: str) -> dict:
-    """``lr`` and ``class_weight`` (on when the loss at ``loss_key`` has
-    class weights) of a single-head method config."""
+    """``lr``, ``class_weight`` (on when the loss at ``loss_key`` has
+    class weights) and BatchNorm re-estimation (``bn_recalib`` batches of
+    ``bn_batch``: the config's ``DomainBNRecalibHook``, else 0) of a
+    single-head (or mixed) method config."""
     cfg = load_config(config)
     loss = get_dotted(cfg, loss_key) if loss_key else {}
+    bn = _hook(cfg.get('custom_hooks', []), 'DomainBNRecalibHook')
     return dict(lr=cfg.optim_wrapper.optimizer.lr,
-                class_weight=int(loss.get('class_weight') is not None))
+                class_weight=int(loss.get('class_weight') is not None),
+                bn_recalib=bn['num_batches'] if bn else 0,
+                bn_batch=bn.get('batch_size') or 8 if bn else 8)
 
 
 def single_options(config: str, loss_key: Optional[str], recipe: dict,
-                   weights: List[float]) -> dict:
+                   weights: List[float],
+                   n_train: Optional[int] = None) -> dict:
     """The lr when the recipe changes it; the data's class weights (or
-    none) at ``loss_key``."""
+    none) at ``loss_key`` in torch's weighted mean
+    (``WeightedCrossEntropyLoss``, as DL4ALL's heads); with ``n_train``
+    (mixed: a config with task heads) the config's hooks with the recipe's
+    class weights of the other heads and BatchNorm re-estimation."""
     base = single_recipe(config, loss_key)
     opts = {}
     if recipe['lr'] != base['lr']:
         opts['optim_wrapper.optimizer.lr'] = recipe['lr']
     if loss_key:
-        opts[f'{loss_key}.class_weight'] = (list(weights)
-                                            if recipe['class_weight']
-                                            else None)
+        opts[loss_key] = dict(
+            _delete_=True, type='WeightedCrossEntropyLoss',
+            class_weight=list(weights) if recipe['class_weight'] else None)
+    if n_train is not None:
+        config_hooks = load_config(config).get('custom_hooks', [])
+        hooks = _hooks(config_hooks, recipe, n_train)
+        if hooks != [dict(h) for h in config_hooks]:
+            opts['custom_hooks'] = hooks
     return opts
 
 
@@ -122,8 +195,9 @@ def _hooks(config_hooks, recipe: dict, n_train: int) -> List[dict]:
     out = [dict(h) for h in config_hooks if h.get('type') not in (
         'DomainClassWeightHook', 'DomainBNRecalibHook')]
     old_bn = _hook(config_hooks, 'DomainBNRecalibHook') or {}
-    if recipe['class_weight']:
-        out.append(dict(type='DomainClassWeightHook'))
+    old_weights = _hook(config_hooks, 'DomainClassWeightHook') or {}
+    if recipe['class_weight']:  # the config's (e.g. its domains), or all
+        out.append(dict(old_weights, type='DomainClassWeightHook'))
     if int(recipe['bn_recalib']) > 0:
         out.append(dict(old_bn, **bn))
     return out

@@ -34,3 +34,18 @@ def mean_std(paths: Sequence[str], img_size: int, max_images: int = 400,
     std = np.sqrt(np.maximum(square / count - mean**2, 1e-6))
     return ([round(float(v), 2) for v in mean],
             [round(float(v), 2) for v in std])
+
+
+def scalar_mean_std(mean: Sequence[float], std: Sequence[float]
+                    ) -> Tuple[float, float]:
+    """One mean and std over every pixel and channel, derived exactly from
+    per-channel statistics of equal pixel counts (the channels of one set
+    of images): ``m = mean_c m_c``, ``s^2 = mean_c (s_c^2 + (m_c - m)^2)``
+    (the authors' scalar per-dataset normalisation)."""
+    means = np.asarray(mean, dtype=np.float64)
+    stds = np.asarray(std, dtype=np.float64)
+    if means.shape != stds.shape or means.ndim != 1 or not means.size:
+        raise ValueError(f'scalar_mean_std: mean {list(mean)} and std '
+                         f'{list(std)} must be equal-length, non-empty')
+    m = float(means.mean())
+    return m, float(np.sqrt(np.mean(stds**2 + (means - m)**2)))

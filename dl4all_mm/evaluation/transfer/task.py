@@ -164,11 +164,11 @@ def _target_splits(inputs: TaskInputs, target: ImageSet,
 
 
 def class_weights(labels: Sequence[int], num_classes: int) -> List[float]:
-    """Target class weights of the single-head methods: the reference rule
-    of :func:`compute_class_weights` (``N / n_c``, which DL4ALL's
-    ``DomainClassWeightHook`` applies), divided by the number of classes so
-    that they average 1 over the training images (mmpretrain's
-    ``CrossEntropyLoss`` averages weighted losses over the batch size).
+    """Target class weights of every method: the authors' rule of
+    :func:`compute_class_weights` (``N / max(n_c, 10)``, which DL4ALL's
+    ``DomainClassWeightHook`` applies), for torch's weighted-mean
+    cross-entropy (``WeightedCrossEntropyLoss``), whose scale does not
+    depend on the weights' sum.
 
     Raises:
         InputError: a class has no training image.
@@ -177,8 +177,7 @@ def class_weights(labels: Sequence[int], num_classes: int) -> List[float]:
     if missing:
         raise InputError(f'the training images hold no image of class '
                          f'index(es) {missing}: cannot weight the classes')
-    return [round(w / num_classes, 4) for w in compute_class_weights(
-        labels, num_classes, min_count=1)]
+    return compute_class_weights(labels, num_classes, min_count=10)
 
 
 def parse_sizes(text: str) -> List[object]:
@@ -224,6 +223,8 @@ def plan_task(inputs: TaskInputs, out_dir: str,
              'val.txt': _ann_text(splits['val']),
              'test.txt': _ann_text(splits['test'])}
     src_norm = mean_std(source.paths, inputs.img_size)
+    src_weights = compute_class_weights(source.indices(),
+                                        len(source.classes), min_count=10)
     classes = list(train.classes)
     ann = {k: osp.abspath(osp.join(out_dir, f'{k}.txt'))
            for k in ('source', 'val', 'test')}
@@ -255,7 +256,7 @@ def plan_task(inputs: TaskInputs, out_dir: str,
             test_ann=ann['test'], target_classes=classes,
             source_norm=src_norm, target_norm=norms[key],
             img_size=inputs.img_size, n_source=len(source),
-            n_target=len(fit))
+            n_target=len(fit), source_weights=src_weights)
         digest = hashlib.sha1()  # exactly what this size's runs read
         read = [fit_file, 'test.txt', 'source.txt'] + (
             [] if inputs.selection == 'last' else [val_file])

@@ -79,7 +79,8 @@ class TestSplits(unittest.TestCase):
             nested_subsets(labels, [200])
         with self.assertRaisesRegex(ValueError, 'every class'):
             nested_subsets([0] * 99 + [1], [2])
-        self.assertEqual(class_weights([0, 1, 1, 1], 2), [2.0, 0.6667])
+        # the authors' N / max(n_c, 10): 4 normal, 20 ALL -> 24/10, 24/20
+        self.assertEqual(class_weights([0] * 4 + [1] * 20, 2), [2.4, 1.2])
 
     def test_identical_files_share_a_group(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -130,6 +131,8 @@ class TestPrepareTask(unittest.TestCase):
                     self.assertEqual(patients.setdefault(patient, name), name)
             self.assertEqual(len(rows(data.source_ann)), 36)
             self.assertEqual(len(task.subsets[(8, 0)].weights), 2)
+            # the authors' N / max(n_c, 10): 36 source images, 12 a class
+            self.assertEqual(data.source_weights, [3.0] * 3)
             self.assertTrue(all(0 < m < 255 for m in data.target_norm[0]))
             self.assertIn('--group-regex', task.notes[0])
 
