@@ -33,8 +33,8 @@ from typing import List, Optional
 from dl4all_mm.evaluation.transfer import methods as tm
 from dl4all_mm.evaluation.transfer.compare import (CompareOptions,
                                                    run_comparison)
-from dl4all_mm.evaluation.transfer.draws import (check_draws,
-                                                 check_selection)
+from dl4all_mm.evaluation.transfer.draws import (check_selection,
+                                                 parse_draws)
 from dl4all_mm.evaluation.transfer.data_options import check_norm
 from dl4all_mm.evaluation.transfer.image_set import InputError
 from dl4all_mm.evaluation.transfer.recipes import check_class_weights
@@ -104,10 +104,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    'separated methods (listed below), default all but '
                    'dl4all-greedy-samebatch, '
                    'e.g. --methods target-only,dl4all-joint')
-    p.add_argument('--draws', type=int, default=5, help='label draws: '
-                   'draw d trains every method on its own stratified '
-                   'subsets of the target training pool (nested across '
-                   'sizes), default 5, e.g. --draws 10')
+    p.add_argument('--draws', default='5', help='label draws: draw d '
+                   'trains every method on its own stratified subsets of '
+                   'the target training pool (nested across sizes), '
+                   'default 5; one count, or one per target size, e.g. '
+                   '--draws 10 or --draws 10,10,5,5')
     p.add_argument('--seeds', default='0', help='repeats of every run '
                    '(distinct numbers below 1000 each; run seed = 1000 * '
                    'repeat + draw), default 0 (one run per method, size '
@@ -230,7 +231,7 @@ def _check_values(args: argparse.Namespace) -> None:
     if args.source_limit is not None and args.source_limit <= 0:
         raise InputError(f'--source-limit {args.source_limit}: the source '
                          'limit must be a positive number of images')
-    check_draws(args.draws)
+    parse_draws(args.draws)
     check_selection(args.selection)
     seeds = _numbers(args.seeds, '--seeds')
     if not seeds:
@@ -263,7 +264,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             split=split,
             source_limit=args.source_limit, img_size=args.img_size,
             source_overlap=args.allow_source_overlap or 'refuse',
-            draws=args.draws, selection=args.selection)
+            draws=parse_draws(args.draws), selection=args.selection)
         opts = CompareOptions(
             methods=args.methods.split(','),
             seeds=_numbers(args.seeds, '--seeds'), iters=args.iters,

@@ -37,13 +37,16 @@ def selection_notes(task: TransferTask, opts, recipes: dict,
     else:
         notes.append('Labels used: n (the target size) for every result; '
                      'no image of the validation split is used.')
+    per_size = {n: [d for s, d in task.subsets if s == n]
+                for n in task.sizes}
     notes.append(
-        f'Label draws: {len(task.draws)} per size (draw d: its own '
-        'stratified subsets of the training pool, seed d, nested across '
-        'sizes; every method trains on the same images within a draw); '
+        'Label draws per size: ' + ', '.join(
+            f'{n}: {len(d)}' for n, d in per_size.items()) +
+        ' (draw d: its own stratified subsets of the training pool, '
+        'seed d, nested across sizes; every method trains on the same images within a draw); '
         f'repeats {list(opts.seeds)}: run seed 1000 * repeat + draw.')
-    same = [n for n in task.sizes if len(task.draws) > 1 and len(
-        {task.subsets[(n, d)].train_sha256 for d in task.draws}) == 1]
+    same = [n for n, draws in per_size.items() if len(draws) > 1 and len(
+        {task.subsets[(n, d)].train_sha256 for d in draws}) == 1]
     if same:
         notes.append(f'At size(s) {same} (the whole pool) every draw holds '
                      'the same images: its draws differ only in seed.')

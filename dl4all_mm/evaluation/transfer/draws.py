@@ -16,7 +16,7 @@ draw ``d`` and repeat ``r`` (``--seeds``) have seed ``1000 * r + d``.
 """
 import hashlib
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -66,6 +66,47 @@ def check_draws(draws: int) -> None:
                          'label draws (run seed = 1000 * repeat + draw)')
 
 
+def parse_draws(text: str) -> Union[int, List[int]]:
+    """``--draws``: ``'5'`` (every size) or ``'10,10,5,5'`` (one count per
+    ``--target-sizes`` entry, in its order).
+
+    Raises:
+        InputError: not numbers, or a count outside 1 to 999 (named).
+    """
+    try:
+        counts = [int(v) for v in str(text).split(',')]
+    except ValueError:
+        raise InputError(f'--draws {text!r}: expected a number of label '
+                         'draws, or one per target size, e.g. 10,10,5,5'
+                         ) from None
+    for count in counts:
+        check_draws(count)
+    return counts[0] if len(counts) == 1 else counts
+
+
+def draws_per_size(draws: Union[int, Sequence[int]],
+                   sizes: Sequence[object],
+                   resolved: Dict[object, int]) -> Dict[int, int]:
+    """Target size -> its number of draws. ``draws``: one count, or one per
+    entry of ``sizes`` (``--target-sizes`` as given; ``resolved`` maps
+    each entry, e.g. ``'all'``, to its size).
+
+    Raises:
+        InputError: as many counts as sizes are needed (names both).
+    """
+    if isinstance(draws, int):
+        return {resolved[s]: draws for s in sizes}
+    if len(draws) != len(sizes):
+        raise InputError(
+            f'--draws {",".join(map(str, draws))}: {len(draws)} counts for '
+            f'{len(sizes)} target sizes {list(sizes)}; give one count, or '
+            'one per size in the order of --target-sizes')
+    out: Dict[int, int] = {}
+    for size, count in zip(sizes, draws):
+        out[resolved[size]] = max(out.get(resolved[size], 0), count)
+    return out
+
+
 def check_selection(selection: str) -> None:
     """``--selection`` is one of :data:`SELECTIONS`."""
     if selection not in SELECTIONS:
@@ -73,17 +114,22 @@ def check_selection(selection: str) -> None:
                          f'{", ".join(SELECTIONS)}')
 
 
-def draw_subsets(labels: Sequence[int], sizes: Sequence[int], draws: int,
+def draw_subsets(labels: Sequence[int], sizes: Sequence[int],
+                 draws: Union[int, Dict[int, int]],
                  classes: Sequence[str]) -> Dict[Tuple[int, int], List[int]]:
     """``(size, draw) ->`` positions in the pool: each draw's stratified
     subsets, nested across sizes (:func:`nested_subsets` with seed
-    ``draw``).
+    ``draw``); ``draws``: one count, or size -> count (:func:`draws_per_size`:
+    draw d of a size with fewer draws is the same subset as at the others).
 
     Raises:
         InputError: a size larger than the pool (naming both), a draw
             missing a class at a size.
     """
-    check_draws(draws)
+    per_size = draws if isinstance(draws, dict) else {s: draws
+                                                      for s in sizes}
+    for count in per_size.values():
+        check_draws(count)
     for size in sizes:
         if size > len(labels):
             raise InputError(
@@ -92,12 +138,13 @@ def draw_subsets(labels: Sequence[int], sizes: Sequence[int], draws: int,
                 f'{len(labels)} images (after the train/val/test split); '
                 f'use sizes up to {len(labels)} or "all"')
     out = {}
-    for draw in range(draws):
+    for draw in range(max(per_size.values())):
         try:
             subsets = nested_subsets(labels, sizes, draw, list(classes))
         except ValueError as err:
             raise InputError(f'draw {draw}: {err}') from None
-        out.update({(size, draw): idx for size, idx in subsets.items()})
+        out.update({(size, draw): idx for size, idx in subsets.items()
+                    if draw < per_size[size]})
     return out
 
 

@@ -3,14 +3,14 @@ the annotation files and statistics every run of every method shares."""
 import hashlib
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from dl4all_mm.datasets.group_split import (balanced_source, group_ids,
                                             split_groups)
 from dl4all_mm.engine.hooks.class_weight_hook import compute_class_weights
 from .data_options import TaskData
 from .draws import (DrawData, budget_val_split, check_selection,
-                    draw_subsets, sha256)
+                    draw_subsets, draws_per_size, sha256)
 from .image_set import (ImageSet, InputError, apply_class_map,
                         check_classes, check_images, parse_class_map,
                         read_image_set, self_labels)
@@ -41,7 +41,7 @@ class TaskInputs:
     source_limit: Optional[int] = None
     img_size: int = 96
     source_overlap: str = 'refuse'
-    draws: int = 5
+    draws: Union[int, List[int]] = 5  # or one count per entry of sizes
     selection: str = 'last'
 
 
@@ -210,10 +210,11 @@ def plan_task(inputs: TaskInputs, out_dir: str,
     summary: List[str] = []
     splits = _target_splits(inputs, target, notes, summary)
     train = splits['train']
-    sizes = sorted({len(train) if s == 'all' else int(s)
-                    for s in inputs.sizes})
-    subsets = draw_subsets(train.indices(), sizes, inputs.draws,
-                           train.classes)
+    resolved = {s: len(train) if s == 'all' else int(s)
+                for s in inputs.sizes}
+    sizes = sorted(set(resolved.values()))
+    subsets = draw_subsets(train.indices(), sizes, draws_per_size(
+        inputs.draws, inputs.sizes, resolved), train.classes)
     check_images(source.paths + [p for s in splits.values()
                                  for p in s.paths], threads)
     check_target(splits)
@@ -275,7 +276,9 @@ def plan_task(inputs: TaskInputs, out_dir: str,
         f'({inputs.source_labels} labels'
         + (f', a stratified subset of {inputs.source_limit}'
            if inputs.source_limit else '') + f'); target classes {classes}'
-        f'; {inputs.draws} label draw(s) of stratified training subsets '
+        f'; label draws (per size: ' + ', '.join(
+            f'{n}: {sum(1 for s, _ in subsets if s == n)}' for n in sizes) +
+        ') of stratified training subsets '
         f'of the training pool, nested across sizes {sizes} (draw d: '
         f'seed d); inputs {inputs.img_size} px; per-domain mean/std from '
         'training images.')

@@ -1,6 +1,7 @@
 """Label draws and model selection inside the label budget (issue 22,
 items 1-2): the written files and protocols of ``compare_transfer.py
 --dry-run`` (nothing trains)."""
+import glob
 import hashlib
 import json
 import os.path as osp
@@ -82,6 +83,30 @@ class TestDraws(DrawCase):
                                   for d in range(3)}), 3, n)
         with open(osp.join(work, 'data', 'task.json')) as f:
             self.assertNotIn('draws', json.load(f))  # more draws: resume
+
+    def test_draws_per_size(self):
+        """``--draws 3,2,1``: 3 draws at 8, 2 at 16, 1 at 24; draw d is the
+        same subset as with one count, so nesting within a draw holds."""
+        work = osp.join(self.tmp, 'per_size')
+        code, out, err = _run(self.args(work, '--dry-run', '--draws',
+                                        '3,2,1'))
+        self.assertEqual(code, 0, out + err)
+        dirs = sorted(osp.relpath(p, work) for p in glob.glob(
+            osp.join(work, 'n*', 'd*')))
+        self.assertEqual(dirs, ['n16/d0', 'n16/d1', 'n24/d0', 'n8/d0',
+                                'n8/d1', 'n8/d2'])
+        same = self.plan('last')
+        for n, d in (('8', 2), ('16', 1), ('24', 0)):
+            name = f'train_n{n}_d{d}.txt'
+            self.assertEqual(self.files(work, name), self.files(same, name))
+        code, out, err = _run(self.args(osp.join(self.tmp, 'bad'),
+                                        '--dry-run', '--draws', '3,2'))
+        self.assertEqual(code, 2)
+        self.assertIn('--draws 3,2: 2 counts for 3 target sizes', err)
+        code, out, err = _run(self.args(osp.join(self.tmp, 'bad'),
+                                        '--dry-run', '--draws', '3,x'))
+        self.assertEqual(code, 2)
+        self.assertIn("--draws '3,x'", err)
 
     def test_every_method_trains_on_the_draws_files(self):
         work = self.plan('last')
