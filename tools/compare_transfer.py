@@ -126,15 +126,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    'the same for every method, from each run\'s '
                    'predictions.csv: argmax (default; what a lab deploys), '
                    'prior (logit adjustment by the training-label priors) '
-                   'or cv (binary: the in-budget cross-validated threshold),'
-                   ' e.g. --decision prior')
+                   'or cv (binary: the threshold cross-validated on the n '
+                   'training labels, cv_threshold.json), e.g. --decision '
+                   'prior')
     p.add_argument('--iters', type=int, default=300,
                    help='optimizer steps of 32 images per run, e.g. '
                    '--iters 1200')
     p.add_argument('--lr-search', help='candidate learning rates, e.g. '
-                   '0.003,0.01,0.03: each method picks its best on the '
-                   'validation split (first repeat, draw 0, largest size) '
-                   'first')
+                   '0.003,0.01,0.03: for every target size and draw each '
+                   'fine-tuned method picks its (lr, norm) from these x '
+                   '--search-norms by in-budget cross-validation on that '
+                   "draw's n training labels (no validation or test image; "
+                   'lr_search.json)')
+    p.add_argument('--search-norms', help='norm modes --lr-search tries '
+                   '(default all three; --norm X: X only), e.g. '
+                   '--search-norms channel-domain,scalar-domain')
     p.add_argument('--recipe', nargs='+', default=[], metavar='KEY=VALUE',
                    help='recipe knobs of every method, e.g. lr=0.01 '
                    'warmup=0 batch=8,24')
@@ -233,6 +239,8 @@ def _check_values(args: argparse.Namespace) -> None:
                          'limit must be a positive number of images')
     parse_draws(args.draws)
     check_selection(args.selection)
+    if args.search_norms and not args.lr_search:
+        raise InputError('--search-norms is the norm grid of --lr-search')
     seeds = _numbers(args.seeds, '--seeds')
     if not seeds:
         raise InputError(f'--seeds {args.seeds!r}: give at least one seed')
@@ -272,6 +280,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             device=args.device, jobs=args.jobs,
             recipe=_recipe(args.recipe),
             lr_search=_numbers(args.lr_search or '', '--lr-search', float),
+            search_norms=args.search_norms and [
+                check_norm(n) for n in args.search_norms.split(',')],
             run_timeout=args.run_timeout, progress=not args.no_progress,
             overwrite=args.overwrite, decision=args.decision,
             norm=None if args.norm is None else check_norm(args.norm),

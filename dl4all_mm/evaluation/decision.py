@@ -8,7 +8,8 @@ Rules (the same for every method; ``--decision``):
   ICLR 2021): the argmax of ``log p - log prior``, ``prior`` = the record's
   ``train_counts`` normalised;
 - ``cv`` (binary targets): class 1 when ``p(class 1) >= t``, ``t`` = the
-  record's ``cv_threshold`` (chosen by in-budget cross-validation).
+  record's ``cv_threshold`` (chosen by in-budget cross-validation,
+  :func:`.transfer.cv_threshold.cv_threshold`, with this same rule).
 """
 import csv
 import os.path as osp
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 import numpy as np
+
+from .bootstrap import weighted_balanced_accuracy
 
 DECISIONS = ('argmax', 'prior', 'cv')
 
@@ -67,6 +70,14 @@ def read_predictions(path: str) -> Predictions:
         raise ValueError(f'{path} holds no prediction')
     return Predictions(images, np.asarray(labels, dtype=np.int64),
                        np.asarray(scores, dtype=np.float64), classes)
+
+
+def balanced_accuracy(labels: Sequence[int], decided: Sequence[int],
+                      num_classes: int) -> float:
+    """Mean recall over the classes present in ``labels``."""
+    return float(weighted_balanced_accuracy(
+        np.asarray(labels), np.asarray(decided), np.ones(len(labels)),
+        num_classes)[0])
 
 
 def decide(scores: np.ndarray,

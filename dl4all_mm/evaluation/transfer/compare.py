@@ -8,10 +8,12 @@ selected on), ``n{size}/d{d}/`` (one protocol per target size and draw,
 ``protocol.json``, which ``tools/run_protocol.py`` runs the same way;
 ``runs/<method>/seed<S>-foldn<size>-d<d>/`` with each run's work dirs and
 checkpoints, and that protocol's ``results.md``; run seed ``S = 1000 *
-repeat + d``), optionally ``lr_search/``, and the report:
+repeat + d``), and the report:
 ``results.json``, ``results.md``, ``learning_curve.png``,
-``command.txt``. Finished runs are skipped when the same command runs
-again.
+``command.txt``; with ``--lr-search`` / ``--decision cv`` the in-budget
+cross-validation (:mod:`.compare_search`): ``lr_search/``,
+``lr_search.json``, ``cv_threshold/``, ``cv_threshold.json``. Finished
+runs are skipped when the same command runs again.
 """
 import json
 import os.path as osp
@@ -24,10 +26,12 @@ from ..protocol_runner import expand_protocol
 from ..report import METRIC, write_results
 from . import methods as tm
 from .backbones import is_pretrained
+from .compare_search import plan_folds, run_searches, searched_note
 from .compare_notes import (selection_notes, validations_of,
                             validation_counts)
 from .data_options import check_norm, task_data
 from .recipes import check_class_weights, default_lr, recipe_notes
+from .draws import DrawData
 from .schedule import VALIDATIONS
 from .task import TaskInputs, TransferTask, plan_task, write_task
 from .work_data import check_same_task, check_work_dir
@@ -45,7 +49,8 @@ class CompareOptions:
     device: str = 'cpu'
     jobs: int = 1
     recipe: dict = field(default_factory=dict)
-    lr_search: Sequence[float] = ()
+    lr_search: Sequence[float] = ()  # in-budget CV grid (compare_search)
+    search_norms: Optional[Sequence[str]] = None  # None: every mode
     run_timeout: Optional[float] = None
     progress: bool = True
     command: str = ''
@@ -88,17 +93,13 @@ def method_fields(recipes: dict, opts: CompareOptions) -> Dict[str, dict]:
             for m, r in recipes.items()}
 
 
-def _protocol(task: TransferTask, size: int, draw: int,
+def _protocol(sub: DrawData, size: int, draw: int,
               opts: CompareOptions, recipes: dict, spec: dict, title: str,
-              notes: Sequence[str], selection: str,
-              test_ann: Optional[str] = None) -> dict:
+              notes: Sequence[str], selection: str) -> dict:
     """The protocol of one target size and draw (config paths absolute):
-    every method trains on the draw's images, with seeds ``1000 * repeat
-    + draw``."""
-    sub = task.subsets[(size, draw)]
+    every method trains on ``sub``'s images (a draw's, or a cross-validation
+    fold's), with seeds ``1000 * repeat + draw``."""
     data = sub.data
-    if test_ann is not None:
-        data = type(data)(**dict(data.__dict__, test_ann=test_ann))
     validations = validations_of(opts, selection)
     methods = []
     for name in opts.methods:
@@ -148,45 +149,6 @@ def _execute(protocol, runs, work_dir: str, opts: CompareOptions) -> tuple:
                             progress=opts.progress)
 
 
-def search_lr(task: TransferTask, opts: CompareOptions, spec: dict,
-              work_dir: str, selection: str) -> Optional[Dict[str, float]]:
-    """Pick each method's learning rate on the validation split: one run
-    per method and candidate (first repeat, largest target size, draw 0),
-    tested on the validation split; no test image is used.
-    Writes ``work_dir/lr_search/lr_search.json``. Returns None while a
-    search run is still submitted (``--launcher slurm --no-wait``)."""
-    size, draw = max(task.sizes), 0
-    val = osp.join(osp.dirname(task.subsets[(size, draw)].data.test_ann),
-                   'val.txt')
-    scores: Dict[str, Dict[float, float]] = {m: {} for m in opts.methods}
-    one_seed = CompareOptions(**dict(opts.__dict__, seeds=[opts.seeds[0]]))
-    waiting = False
-    for lr in opts.lr_search:
-        recipes = _recipes(one_seed, {m: lr for m in opts.methods})
-        lr_dir = osp.join(work_dir, 'lr_search', f'lr{lr:g}')
-        protocol, runs = _runs(_protocol(
-            task, size, draw, one_seed, recipes, spec,
-            f'lr search: lr {lr:g}, validation split', [], selection,
-            test_ann=val), lr_dir)
-        records, _ = _execute(protocol, runs, lr_dir, one_seed)
-        for record in records:
-            scores[record['method']][lr] = record['metrics'][METRIC]
-        # slurm --no-wait: some search runs still out
-        waiting = waiting or bool(getattr(opts.launcher, 'pending', None))
-    if waiting:  # pick once every search run is in
-        return None
-    picked = {}
-    for method, by_lr in scores.items():
-        if by_lr:  # the best; the smaller lr on a tie
-            picked[method] = max(sorted(by_lr), key=lambda lr: by_lr[lr])
-    with open(osp.join(work_dir, 'lr_search', 'lr_search.json'), 'w') as f:
-        json.dump(dict(size=size, draw=draw, seed=1000 * opts.seeds[0] + draw,
-                       scores={
-            m: {f'{lr:g}': v for lr, v in s.items()}
-            for m, s in scores.items()}, picked=picked), f, indent=2)
-    return picked
-
-
 def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
                    dry_run: bool = False) -> int:
     """Prepare the data, run everything unfinished, write the report.
@@ -207,6 +169,8 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     task = plan_task(inputs, data_dir, threads=max(2, opts.jobs))
     identity = task_identity(inputs, opts, task)
     check_same_task(data_dir, identity, opts.overwrite)
+    folds = plan_folds(task, inputs.group_regex, opts) if (
+        opts.lr_search or opts.decision == 'cv') else None
     if dry_run:
         print_plan(task)
     write_task(task, data_dir, identity)
@@ -214,33 +178,37 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
         with open(osp.join(work_dir, 'command.txt'), 'w') as f:
             f.write(opts.command + '\n')
     # end issue 18
-    lrs = {}
-    if opts.lr_search and not dry_run:
-        lrs = search_lr(task, opts, spec, work_dir, inputs.selection)
-        if lrs is None:  # slurm --no-wait: search runs still out
-            print('lr search runs submitted or running: run the same '
+    picks, thresholds, cv_lines = {}, {}, []
+    if folds and not dry_run:  # in-budget cross-validation
+        found = run_searches(task, folds, opts, work_dir, lambda sub, key, o,
+                             p, t: _protocol(sub, *key, o, _recipes(o, p),
+                                             spec, t, [], 'last'))
+        if found is None:  # slurm --no-wait: search runs still out
+            print('cross-validation runs submitted or running: run the same '
                   'command again to collect them')
             return 0
-    recipes = _recipes(opts, lrs)
+        picks, thresholds, cv_lines = found
+    recipes = {key: _recipes(opts, picks.get(key, {}))
+               for key in sorted(task.subsets)}
+    first = recipes[min(recipes)]
     init = ('ImageNet (offline)' if spec['backbone'].get(
         'pretrained_imagenet') else opts.pretrained or 'random init')
     title = (f'Transfer comparison: {inputs.source} -> {inputs.target} '
              f'({opts.backbone}, {init}, {inputs.img_size} px, '
              f'{opts.iters} steps)')
-    counts = validation_counts(task, opts, recipes, inputs.selection)
+    counts = validation_counts(task, opts, first, inputs.selection)
     notes = list(task.notes) + selection_notes(
-        task, opts, recipes, inputs.selection, counts) + [
+        task, opts, first, inputs.selection, counts) + [
         'Learning rates: ' + ', '.join(
-            f'{m} {r["lr"]:g}' for m, r in recipes.items()) +
-        (' (picked on the validation split, lr_search/lr_search.json)'
-         if lrs else ' (the rule without --lr-search: 0.003 for every '
-         'method on a pretrained backbone, else each config\'s own; '
-         'heads x5)') + '.',
-        *recipe_notes(recipes, opts.class_weights),
+            f'{m} {r["lr"]:g}' for m, r in first.items()) +
+        (searched_note(opts) if opts.lr_search else ' (the rule without '
+         '--lr-search: 0.003 for every method on a pretrained backbone, else '
+         'each config\'s own; heads x5)') + '.',
+        *recipe_notes(first, opts.class_weights),
         f'Device {opts.device}; ' + opts.launcher.describe(),
-        f'Command: `{opts.command}`']
+        f'Command: `{opts.command}`'] + ['\n'.join(cv_lines)] * bool(cv_lines)
     protocols = {key: _runs(_protocol(
-        task, *key, opts, recipes, spec,
+        task.subsets[key], *key, opts, recipes[key], spec,
         f'{title}: {key[0]} target images, draw {key[1]}', notes,
         inputs.selection), osp.join(work_dir, *_folder(*key)))
         for key in sorted(task.subsets)}
@@ -270,9 +238,11 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
             print(f'target size {key[0]}, draw {key[1]}: {len(runs)} runs')
         done, failed = _execute(protocol, runs,
                                 osp.join(work_dir, *_folder(*key)), opts)
-        fields = method_fields(recipes, opts)  # norm, class_weights
+        fields = method_fields(recipes[key], opts)  # norm, class_weights
         records += [dict(r, validations=counts[(r['method'], *key)],
-                         **fields[r['method']]) for r in done]
+                         **fields[r['method']], **cv_field(
+                             thresholds.get(key, {}), r['method']))
+                    for r in done]
         failures += failed
         write_results(records, osp.join(work_dir, 'results.json'),
                       osp.join(work_dir, 'results.md'),
@@ -286,6 +256,12 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     print(f'{len(records)} runs done; report in '
           f'{osp.join(work_dir, "results.md")}')
     return 1 if failures else 0
+
+
+def cv_field(thresholds: dict, method: str) -> dict:
+    """``cv_threshold`` of a method's records, when cross-validated."""
+    t = thresholds.get(method)
+    return {} if t is None else dict(cv_threshold=t)
 
 
 def _folder(size: int, draw: int) -> tuple:
@@ -304,7 +280,8 @@ def task_identity(inputs: TaskInputs, opts: CompareOptions,
         data, backbone=opts.backbone, pretrained=opts.pretrained,
         iters=opts.iters, recipe=sorted(opts.recipe.items()),
         norm=opts.norm, class_weights=opts.class_weights,
-        lr_search=list(opts.lr_search), split_digest=task.split_digest)))
+        lr_search=list(opts.lr_search), search_norms=opts.search_norms and
+        list(opts.search_norms), split_digest=task.split_digest)))
 
 
 def print_plan(task: TransferTask) -> None:

@@ -35,7 +35,8 @@ import numpy as np
 from ..protocol_file import execute_protocol, load_protocol, write_protocol
 from ..protocol_runner import expand_protocol
 from .cv_folds import check_fold_files, in_budget_folds, write_fold_files
-from .cv_threshold import cv_threshold, read_predictions
+from ..decision import read_predictions
+from .cv_threshold import cv_threshold
 from .image_set import InputError
 
 #: ``build(train_ann, held_ann, overrides) -> protocol dict``: the protocol
@@ -102,7 +103,8 @@ def _fold_outcome(run, run_dir: str, n_held: int, classes: int) -> dict:
     ``predictions.csv``, else its test metrics) and its predictions."""
     pred_path = osp.join(run_dir, 'predictions.csv')
     if osp.exists(pred_path):
-        _, labels, _, scores = read_predictions(pred_path)
+        preds = read_predictions(pred_path)
+        labels, scores = preds.labels.tolist(), preds.scores.tolist()
         if len(labels) != n_held:
             raise ValueError(f'{pred_path}: {len(labels)} rows for '
                              f'{n_held} held-out images')
@@ -169,7 +171,8 @@ def cv_search(paths: Sequence[str], labels: Sequence[int],
               build_protocol: BuildProtocol, work_dir: str,
               forbidden_anns: Sequence[str] = (), executor=None,
               progress: bool = False, seed: Optional[int] = None,
-              groups: Optional[Sequence] = None) -> Optional[dict]:
+              groups: Optional[Sequence] = None,
+              folder: str = 'lr_search') -> Optional[dict]:
     """Cross-validate every method x candidate on the n training images.
 
     Args:
@@ -189,6 +192,7 @@ def cv_search(paths: Sequence[str], labels: Sequence[int],
         seed (int, optional): Fold seed; defaults to ``draw``.
         groups (Sequence, optional): Group id per image (patients,
             identical files), kept in one fold (:func:`in_budget_folds`).
+        folder (str): Sub-folder of ``work_dir`` the search goes to.
 
     Returns:
         dict | None: ``cv_search.json``'s content (grid, every fold's
@@ -202,7 +206,7 @@ def cv_search(paths: Sequence[str], labels: Sequence[int],
     """
     fold_seed = draw if seed is None else seed
     folds = in_budget_folds(labels, size, classes, fold_seed, groups)
-    root = osp.join(work_dir, 'lr_search', f'n{size}_d{draw}')
+    root = osp.join(work_dir, folder, f'n{size}_d{draw}')
     files = write_fold_files(paths, labels, folds, osp.join(root, 'folds'))
     check_fold_files(files, paths, forbidden_anns)
     entries = {m: [] for m in methods}

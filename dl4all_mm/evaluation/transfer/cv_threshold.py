@@ -1,32 +1,22 @@
 """``--decision cv``: the threshold on p(class 1) that maximises balanced
-accuracy over pooled in-budget cross-validation predictions, and the
-``predictions.csv`` files it reads.
+accuracy over pooled in-budget cross-validation predictions.
 
-Rule: predict class 1 when ``p1 > threshold``, else class 0 (argmax is
-the threshold 0.5: torch's argmax picks class 0 on a tie). The candidate
-thresholds are the midpoints between neighbouring distinct values of
-``{0, every p1, 1}``, so a threshold never equals a score and ``>`` and
-``>=`` agree on the pooled predictions; cutting below every score (all
+Rule: the report's, :func:`..decision.decide` (``'cv'``): class 1 when
+``p1 >= threshold``, else class 0; the threshold is chosen with that same
+function. The candidate thresholds are the midpoints between neighbouring
+distinct values of ``{0, every p1, 1}``, so a threshold never equals a
+pooled score; cutting below every score (all
 class 1) or above every score (all class 0) is a candidate too, at
 balanced accuracy 0.5. Ties (several cuts reach the best balanced
 accuracy): the cut nearest 0.5, i.e. the least departure from argmax;
 then the smaller one.
 """
-import csv
-from typing import List, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 
+from ..decision import balanced_accuracy, decide
 from .image_set import InputError
-
-
-def balanced_accuracy(labels: Sequence[int], pred: Sequence[int],
-                      num_classes: int) -> float:
-    """Mean recall over the classes present in ``labels``."""
-    labels, pred = np.asarray(labels), np.asarray(pred)
-    recalls = [float(np.mean(pred[labels == c] == c))
-               for c in range(num_classes) if np.any(labels == c)]
-    return float(np.mean(recalls))
 
 
 def _check(labels: np.ndarray, scores: np.ndarray, where: str) -> None:
@@ -74,44 +64,9 @@ def cv_threshold(labels: Sequence[int], scores: Sequence[Sequence[float]],
     cuts = (values[:-1] + values[1:]) / 2
     best = None
     for cut in cuts:
-        score = balanced_accuracy(labels, (p1 > cut).astype(int), 2)
+        score = balanced_accuracy(labels, decide(scores, 'cv',
+                                                  threshold=cut), 2)
         key = (-round(score, 12), abs(cut - 0.5), cut)
         if best is None or key < best[0]:
             best = (key, float(cut), score)
     return best[1], best[2]
-
-
-def apply_threshold(scores: Sequence[Sequence[float]],
-                    threshold: float) -> List[int]:
-    """Class predictions under ``--decision cv``: 1 where
-    ``p1 > threshold``."""
-    return [int(row[1] > threshold) for row in scores]
-
-
-def read_predictions(path: str) -> Tuple[List[str], List[int], List[str],
-                                         List[List[float]]]:
-    """A run's ``predictions.csv`` (header ``image,label,<class names>``).
-
-    Returns:
-        tuple: ``(images, labels, class names, scores)``.
-
-    Raises:
-        InputError: a malformed header or row (names the file and line).
-    """
-    with open(path, newline='', encoding='utf-8') as f:
-        rows = list(csv.reader(f))
-    if not rows or rows[0][:2] != ['image', 'label'] or len(rows[0]) < 4:
-        raise InputError(f'{path}: header must be image,label,<class '
-                         f'names...>; got {rows[0] if rows else "nothing"}')
-    classes = rows[0][2:]
-    images, labels, scores = [], [], []
-    for line, row in enumerate(rows[1:], start=2):
-        try:
-            if len(row) != len(rows[0]):
-                raise ValueError(f'{len(row)} fields')
-            images.append(row[0])
-            labels.append(int(row[1]))
-            scores.append([float(v) for v in row[2:]])
-        except ValueError as err:
-            raise InputError(f'{path} line {line}: {err}') from None
-    return images, labels, classes, scores

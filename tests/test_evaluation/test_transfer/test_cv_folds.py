@@ -8,10 +8,8 @@ from dl4all_mm.evaluation.transfer.cv_folds import (check_fold_files,
                                                     in_budget_folds,
                                                     read_ann,
                                                     write_fold_files)
-from dl4all_mm.evaluation.transfer.cv_threshold import (apply_threshold,
-                                                        balanced_accuracy,
-                                                        cv_threshold,
-                                                        read_predictions)
+from dl4all_mm.evaluation.decision import balanced_accuracy, decide
+from dl4all_mm.evaluation.transfer.cv_threshold import cv_threshold
 from dl4all_mm.evaluation.transfer.image_set import InputError
 
 CLASSES = ['normal', 'ALL']
@@ -111,7 +109,9 @@ class TestThreshold(unittest.TestCase):
             .3, .5, .5, .7)])
         self.assertAlmostEqual(t, 0.4)
         self.assertAlmostEqual(ba, 0.75)
-        self.assertEqual(apply_threshold([[.2, .8], [.6, .4]], 0.5), [1, 0])
+        # one rule on both sides: decide('cv') is p1 >= t
+        self.assertEqual(decide([[.2, .8], [.6, .4], [.5, .5]], 'cv',
+                                threshold=0.5).tolist(), [1, 0, 1])
         self.assertEqual(balanced_accuracy([0, 0, 1], [0, 1, 1], 2), 0.75)
 
     def test_bad_inputs(self):
@@ -121,18 +121,3 @@ class TestThreshold(unittest.TestCase):
             cv_threshold([0, 1, 1, 1], [[.5, .5]] * 4)
         with self.assertRaisesRegex(InputError, r'outside \[0, 1\]'):
             cv_threshold([0, 0, 1, 1], [[.5, 1.5]] * 4)
-
-    def test_predictions_csv(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = osp.join(tmp, 'predictions.csv')
-            with open(path, 'w') as f:
-                f.write('image,label,normal,ALL\n/a.png,0,0.75,0.25\n'
-                        '"/b,c.png",1,0.125,0.875\n')
-            images, labels, classes, scores = read_predictions(path)
-            self.assertEqual(images, ['/a.png', '/b,c.png'])
-            self.assertEqual((labels, classes), ([0, 1], CLASSES))
-            self.assertEqual(scores, [[.75, .25], [.125, .875]])
-            with open(path, 'a') as f:
-                f.write('/d.png,x,0.5,0.5\n')
-            with self.assertRaisesRegex(InputError, 'line 4'):
-                read_predictions(path)

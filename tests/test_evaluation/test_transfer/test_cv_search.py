@@ -61,7 +61,7 @@ class TestCvSearch(unittest.TestCase):
             paths['source'], paths['target'], class_map=CLASS_MAP,
             group_regex=r'/(P\d+)_', sizes=(SIZE, ), img_size=32),
             osp.join(cls.tmp, 'data'))
-        cls.data = cls.task.sizes[SIZE]
+        cls.data = cls.task.subsets[(SIZE, 0)].data
         rows = read_ann(cls.data.target_ann)
         cls.paths = [p for p, _ in rows]
         cls.labels = [v for _, v in rows]

@@ -12,7 +12,7 @@ from dl4all_mm.evaluation.transfer.cv_report import (lr_search_markdown,
                                                      write_lr_search)
 from dl4all_mm.evaluation.transfer.cv_search import (candidate_grid,
                                                      cv_search)
-from dl4all_mm.evaluation.transfer.cv_threshold import balanced_accuracy
+from dl4all_mm.evaluation.decision import balanced_accuracy
 
 from dl4all_mm.evaluation.transfer.data_options import TaskData
 
