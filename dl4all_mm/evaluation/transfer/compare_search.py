@@ -69,7 +69,8 @@ def plan_folds(task: TransferTask, group_regex: Optional[str],
         rows = [line.rsplit(' ', 1) for line in task.files[
             f'train_n{size}_d{draw}.txt'].splitlines() if line.strip()]
         paths, labels = [p for p, _ in rows], [int(v) for _, v in rows]
-        groups = group_ids(paths, group_regex)
+        groups = group_ids(paths, group_regex)  # patients, identical files
+        groups = groups if len(set(groups)) < len(groups) else None
         try:
             in_budget_folds(labels, f'{size} (draw {draw})', classes, draw,
                             groups)
