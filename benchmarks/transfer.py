@@ -4,8 +4,9 @@ The learning curve of docs/results.md: source PBC (a stratified 2,400-image
 subset), target all_aria as normal (Benign) vs ALL (Early/Pre/Pro), nested
 target training subsets of 24, 48, 96 and 240 images, EfficientNet-Lite0
 (offline ImageNet weights), 96 px, 120 steps of 32 images, learning rates
-picked on the validation split, 5 label draws (one run per method, size
-and draw)::
+(and norm modes) picked per size and draw by in-budget cross-validation on
+the n training labels (``--lr-search``), 5 label draws (one run per
+method, size and draw)::
 
     python benchmarks/transfer.py --data-root ../shared/data \\
         --prepare-data work_dirs/transfer/data96

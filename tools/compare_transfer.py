@@ -33,9 +33,10 @@ from typing import List, Optional
 from dl4all_mm.evaluation.transfer import methods as tm
 from dl4all_mm.evaluation.transfer.compare import (CompareOptions,
                                                    run_comparison)
-from dl4all_mm.evaluation.transfer.draws import (check_selection,
-                                                 parse_draws)
+from dl4all_mm.evaluation.transfer.cli_values import (
+    check_values, parse_numbers, parse_recipe, parse_split)
 from dl4all_mm.evaluation.transfer.data_options import check_norm
+from dl4all_mm.evaluation.transfer.draws import parse_draws
 from dl4all_mm.evaluation.transfer.image_set import InputError
 from dl4all_mm.evaluation.transfer.recipes import check_class_weights
 from dl4all_mm.evaluation.transfer.task import TaskInputs, parse_sizes
@@ -181,86 +182,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _recipe(items: List[str]) -> dict:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition('=')
-        try:
-            parts = [float(v) for v in value.split(',')]
-        except ValueError:
-            parts = None
-        if key in ('norm', 'class_weight'):
-            flag = '--norm' if key == 'norm' else '--class-weights'
-            raise InputError(f'--recipe {item!r}: set {key} with {flag}')
-        if not sep or not parts:
-            raise InputError(f'--recipe {item!r} is not KEY=NUMBER[,NUMBER]')
-        out[key] = tuple(parts) if len(parts) > 1 else parts[0]
-    tm.recipe_of('target-only', out)  # unknown keys fail here
-    return out
-
-
-def _numbers(text: str, what: str, kind=int) -> list:
-    try:
-        return [kind(v) for v in text.split(',') if v.strip()]
-    except ValueError:
-        raise InputError(f'{what} {text!r}: expected comma-separated '
-                         'numbers') from None
-
-
-def _split(text: str, separate_test: bool) -> List[float]:
-    """``--split`` as fractions; 3 numbers (2 or 3 with ``--target-test``)
-    adding up to 100, every used share positive."""
-    split = _numbers(text, '--split', float)
-    counts = (2, 3) if separate_test else (3,)
-    if len(split) not in counts:
-        raise InputError(
-            f'--split {text!r}: expected ' + (
-                'TRAIN,VAL percentages (with --target-test)' if separate_test
-                else 'TRAIN,VAL,TEST percentages, e.g. 60,20,20'))
-    if abs(sum(split) - 100) > 1e-6:
-        raise InputError(f'--split {text!r} adds up to {sum(split):g}, not '
-                         '100')
-    used = split[:2] if separate_test else split
-    if min(used) <= 0:
-        raise InputError(f'--split {text!r}: every share must be positive')
-    return [v / 100 for v in split]
-
-
-def _check_values(args: argparse.Namespace) -> None:
-    """Values that are nonsense whatever the data (exit 2 naming them)."""
-    top = 4096 if args.allow_large_images else 1024
-    if not 16 <= args.img_size <= top:
-        raise InputError(
-            f'--img-size {args.img_size}: expected 16 to {top} pixels' +
-            ('' if args.allow_large_images else
-             ' (--allow-large-images allows up to 4096)'))
-    if args.source_limit is not None and args.source_limit <= 0:
-        raise InputError(f'--source-limit {args.source_limit}: the source '
-                         'limit must be a positive number of images')
-    parse_draws(args.draws)
-    check_selection(args.selection)
-    if args.search_norms and not args.lr_search:
-        raise InputError('--search-norms is the norm grid of --lr-search')
-    seeds = _numbers(args.seeds, '--seeds')
-    if not seeds:
-        raise InputError(f'--seeds {args.seeds!r}: give at least one seed')
-    bad = [s for s in seeds if not 0 <= s < 1000]
-    if bad:
-        raise InputError(f'--seeds {args.seeds!r}: repeat(s) {bad} not in '
-                         '0..999 (run seed = 1000 * repeat + draw)')
-    twice = sorted({s for s in seeds if seeds.count(s) > 1})
-    if twice:
-        raise InputError(f'--seeds {args.seeds!r}: seed(s) {twice} given '
-                         'twice (each pair would count twice in the paired '
-                         'tests)')
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     argv = sys.argv[1:] if argv is None else argv
     try:
-        _check_values(args)
-        split = _split(args.split, bool(args.target_test))
+        check_values(args)
+        split = parse_split(args.split, bool(args.target_test))
         inputs = TaskInputs(
             source=args.source, target=args.target,
             target_test=args.target_test, source_root=args.source_root,
@@ -275,11 +202,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             draws=parse_draws(args.draws), selection=args.selection)
         opts = CompareOptions(
             methods=args.methods.split(','),
-            seeds=_numbers(args.seeds, '--seeds'), iters=args.iters,
+            seeds=parse_numbers(args.seeds, '--seeds'), iters=args.iters,
             backbone=args.backbone, pretrained=args.pretrained,
             device=args.device, jobs=args.jobs,
-            recipe=_recipe(args.recipe),
-            lr_search=_numbers(args.lr_search or '', '--lr-search', float),
+            recipe=parse_recipe(args.recipe),
+            lr_search=parse_numbers(args.lr_search or '', '--lr-search',
+                                    float),
             search_norms=args.search_norms and [
                 check_norm(n) for n in args.search_norms.split(',')],
             run_timeout=args.run_timeout, progress=not args.no_progress,

@@ -13,8 +13,9 @@ Both front ends build the same object, a protocol file (the format of
 
 Besides the runner's keys a protocol may hold ``title``, ``notes`` (the
 report's), ``references``, ``decision`` (the report's decision rule,
-default ``'argmax'``) and ``record_fields`` (added to every record, e.g.
-``target_size``).
+default ``'argmax'``), ``record_fields`` (added to every record, e.g.
+``target_size``) and ``method_fields`` (method -> fields added to its
+records, e.g. ``cv_threshold``).
 """
 import json
 import os
@@ -92,5 +93,6 @@ def execute_protocol(protocol,
         title=protocol.get('title', 'Protocol results'),
         notes=list(protocol.get('notes', [])),
         decision=protocol.get('decision', 'argmax'),
-        record_fields=dict(protocol.get('record_fields', {})))
+        record_fields=dict(protocol.get('record_fields', {})),
+        method_fields=dict(protocol.get('method_fields', {})))
     return records, failures

@@ -171,7 +171,8 @@ def run_protocol(
     title: str = 'Protocol results',
     notes: Sequence[str] = (),
     decision: str = 'argmax',
-    record_fields: Optional[dict] = None) -> tuple:
+    record_fields: Optional[dict] = None,
+    method_fields: Optional[dict] = None) -> tuple:
     """Execute the unfinished runs, then write ``results.json``/``.md``.
 
     A run is finished when ``run_dir/record.json`` holds its record and the
@@ -187,7 +188,8 @@ def run_protocol(
     ``predictions`` (``record.json`` keeps it relative to ``run_dir``;
     ``results.json`` relative to its own folder). ``decision`` is the
     report's decision rule; ``record_fields`` are added to every record
-    (not to ``record.json``), before the report is written.
+    and ``method_fields[method]`` to that method's (not to
+    ``record.json``), before the report is written.
 
     Returns:
         tuple: ``(records, failures)``, failures as ``(run name, message)``.
@@ -239,7 +241,8 @@ def run_protocol(
                          **_job_info(result, run_dir)),
                     f,
                     indent=2)
-        records.append(dict(record, **(record_fields or {})))
+        records.append({**record, **(record_fields or {}),
+                        **(method_fields or {}).get(run.method, {})})
         multiclass = multiclass or not binary
         write_results(
             records,

@@ -216,54 +216,6 @@ class TestBudgetVal(unittest.TestCase):
                 self.assertEqual(log.count('(val)'), 4, r['method'])
 
 
-class TestLrSearch(unittest.TestCase):
-    """``--lr-search``: tiny runs, two at a time (``--jobs 2``), score each
-    candidate on the validation split, and the main runs train the picked
-    learning rate."""
-
-    def test_lr_search_picks_on_validation_and_trains_the_pick(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            paths = make_task(tmp)
-            work = osp.join(tmp, 'work')
-            argv = ['--source', paths['source'], '--target',
-                    paths['target'], '--class-map', CLASS_MAP,
-                    '--target-sizes', '8', '--methods', 'target-only',
-                    '--draws', '1', '--iters', '3', '--img-size', '32',
-                    '--backbone', 'resnet18', '--recipe', 'bn_recalib=0',
-                    '--lr-search', '0.001,0.05', '--jobs', '2',
-                    '--no-progress', '--work-dir', work]
-            code, out, err = _run(argv)
-            self.assertEqual(code, 0, out + err)
-            with open(osp.join(work, 'lr_search', 'lr_search.json')) as f:
-                search = json.load(f)
-            scores = search['scores']['target-only']
-            self.assertEqual(sorted(scores), ['0.001', '0.05'])
-            for lr in (0.001, 0.05):  # one trained, tested run per lr
-                lr_dir = osp.join(work, 'lr_search', f'lr{lr:g}')
-                with open(osp.join(lr_dir, 'results.json')) as f:
-                    records = json.load(f)
-                self.assertEqual(len(records), 1)
-                self.assertAlmostEqual(
-                    records[0]['metrics']['balanced_accuracy'],
-                    scores[f'{lr:g}'], places=6)
-                # scored on the validation split, not the test split
-                with open(osp.join(lr_dir, 'protocol.json')) as f:
-                    text = f.read()
-                self.assertIn(osp.join(work, 'data', 'val.txt'), text)
-                self.assertNotIn('test.txt', text)
-            best = max(sorted(scores, key=float), key=lambda k: scores[k])
-            self.assertEqual(search['picked'], {'target-only': float(best)})
-            with open(osp.join(work, 'n8', 'd0', 'protocol.json')) as f:
-                protocol = json.load(f)
-            opts = protocol['methods'][0]['stages'][0]['cfg_options']
-            if float(best) != 0.1:  # the config's own lr is not passed
-                self.assertEqual(opts['optim_wrapper.optimizer.lr'],
-                                 float(best))
-            with open(osp.join(work, 'results.md')) as f:
-                self.assertIn(f'target-only {float(best):g} (picked on the '
-                              'validation split', f.read())
-
-
 class TestHelp(unittest.TestCase):
     """``--help`` documents every option; every value option has an
     example."""

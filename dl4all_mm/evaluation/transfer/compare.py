@@ -95,10 +95,12 @@ def method_fields(recipes: dict, opts: CompareOptions) -> Dict[str, dict]:
 
 def _protocol(sub: DrawData, size: int, draw: int,
               opts: CompareOptions, recipes: dict, spec: dict, title: str,
-              notes: Sequence[str], selection: str) -> dict:
+              notes: Sequence[str], selection: str,
+              thresholds: Optional[dict] = None) -> dict:
     """The protocol of one target size and draw (config paths absolute):
     every method trains on ``sub``'s images (a draw's, or a cross-validation
-    fold's), with seeds ``1000 * repeat + draw``."""
+    fold's), with seeds ``1000 * repeat + draw``; ``thresholds``: method ->
+    its ``cv_threshold`` record field."""
     data = sub.data
     validations = validations_of(opts, selection)
     methods = []
@@ -119,7 +121,9 @@ def _protocol(sub: DrawData, size: int, draw: int,
                 references=references(opts.methods),
                 select_metric=f'diagnostic/{METRIC}', positive_index=1,
                 run_timeout=opts.run_timeout, title=title, notes=list(notes),
-                decision=opts.decision,
+                decision=opts.decision, method_fields={
+                    m: dict(cv_threshold=t)
+                    for m, t in (thresholds or {}).items() if t is not None},
                 record_fields=dict(target_size=size,
                                    n_test=_lines(data.test_ann),
                                    backbone=opts.backbone,
@@ -210,7 +214,8 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     protocols = {key: _runs(_protocol(
         task.subsets[key], *key, opts, recipes[key], spec,
         f'{title}: {key[0]} target images, draw {key[1]}', notes,
-        inputs.selection), osp.join(work_dir, *_folder(*key)))
+        inputs.selection, thresholds.get(key)),
+        osp.join(work_dir, *_folder(*key)))
         for key in sorted(task.subsets)}
     if dry_run:
         for key, (_, runs) in protocols.items():
@@ -240,9 +245,7 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
                                 osp.join(work_dir, *_folder(*key)), opts)
         fields = method_fields(recipes[key], opts)  # norm, class_weights
         records += [dict(r, validations=counts[(r['method'], *key)],
-                         **fields[r['method']], **cv_field(
-                             thresholds.get(key, {}), r['method']))
-                    for r in done]
+                         **fields[r['method']]) for r in done]
         failures += failed
         write_results(records, osp.join(work_dir, 'results.json'),
                       osp.join(work_dir, 'results.md'),
@@ -256,12 +259,6 @@ def run_comparison(inputs: TaskInputs, opts: CompareOptions, work_dir: str,
     print(f'{len(records)} runs done; report in '
           f'{osp.join(work_dir, "results.md")}')
     return 1 if failures else 0
-
-
-def cv_field(thresholds: dict, method: str) -> dict:
-    """``cv_threshold`` of a method's records, when cross-validated."""
-    t = thresholds.get(method)
-    return {} if t is None else dict(cv_threshold=t)
 
 
 def _folder(size: int, draw: int) -> tuple:

@@ -107,8 +107,9 @@ def fold_builder(task: TransferTask, key: Key, opts,
         one = replace(opts, methods=list(overrides), seeds=[opts.seeds[0]],
                       decision='argmax')
         return protocol(fold, key, one, overrides,
-                        f'in-budget cross-validation: {osp.basename(train_ann)}'
-                        f' of target size {key[0]}, draw {key[1]}')
+                        'in-budget cross-validation: '
+                        f'{osp.basename(train_ann)} of target size {key[0]}, '
+                        f'draw {key[1]}')
     return build
 
 
