@@ -89,6 +89,7 @@ def fold_builder(task: TransferTask, key: Key, opts,
     weights, no validation (``--selection last``), tested on
     ``held_ann`` (which fills the unused val role), first repeat only."""
     sub = task.subsets[key]
+    norms: Dict[str, tuple] = {}  # a fold's statistics, once per search
 
     def build(train_ann: str, held_ann: str, overrides: Dict[str, dict]):
         rows = read_ann(train_ann)
@@ -96,9 +97,11 @@ def fold_builder(task: TransferTask, key: Key, opts,
         classes = sub.data.target_classes
         with open(train_ann, encoding='utf-8') as f:
             text = f.read()
+        if text not in norms:
+            norms[text] = mean_std(paths, sub.data.img_size)
         data = replace(sub.data, target_ann=train_ann, val_ann=held_ann,
                        test_ann=held_ann, n_target=len(rows),
-                       target_norm=mean_std(paths, sub.data.img_size))
+                       target_norm=norms[text])
         fold = replace(sub, data=data,
                        weights=class_weights(labels, len(classes)),
                        train_sha256=sha256(text), labels_used=len(rows),
