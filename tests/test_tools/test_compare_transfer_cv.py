@@ -103,6 +103,8 @@ class TestLrSearch(unittest.TestCase):
                     self.assertEqual(mine[0]['cv_threshold'],
                                      entry['threshold'])
                     self.assertTrue(0 <= mine[0]['cv_threshold'] <= 1)
+            with open(osp.join(work, 'n8', 'd1', 'results.md')) as f:
+                self.assertNotIn('lack what the cv rule needs', f.read())
             with open(osp.join(work, 'results.md')) as f:
                 report = f.read()
             self.assertIn('Decision rule: cv', report)
@@ -144,8 +146,9 @@ class TestDecisionCv(unittest.TestCase):
             with open(osp.join(work, 'results.json')) as f:
                 record, = json.load(f)
             self.assertEqual(record['cv_threshold'], entry['threshold'])
-            with open(osp.join(work, 'results.md')) as f:
-                self.assertNotIn('lack what the cv rule needs', f.read())
+            for report in ('results.md', 'n8/d0/results.md'):
+                with open(osp.join(work, report)) as f:
+                    self.assertNotIn('lack what the cv rule needs', f.read())
 
 
 class TestBadInputs(unittest.TestCase):
@@ -173,6 +176,21 @@ class TestBadInputs(unittest.TestCase):
                 self.assertIn(flags[0], err)
                 search.assert_not_called()
                 train.assert_not_called()
+
+    def test_decision_cv_needs_a_binary_target(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = make_task(tmp)  # no --class-map: 3 target classes
+            with mock.patch('dl4all_mm.evaluation.transfer.compare.'
+                            'execute_protocol') as train:
+                code, out, err = _run([
+                    '--source', paths['source'], '--target', paths['target'],
+                    '--target-sizes', '12', '--draws', '1', '--methods',
+                    'target-only', '--decision', 'cv', '--work-dir',
+                    osp.join(tmp, 'work')])
+            self.assertEqual(code, 2, out + err)
+            self.assertIn('--decision cv needs a binary target; this one '
+                          'has 3 classes', err)
+            train.assert_not_called()
 
     def test_search_norms_needs_lr_search(self):
         code, _, err = _run(['--source', 's', '--target', 't', '--work-dir',
