@@ -43,7 +43,7 @@ class TestMixedRun(unittest.TestCase):
         work = osp.join(self.tmp, 'work')
         argv = ['--source', paths['source'], '--target', paths['target'],
                 '--class-map', CLASS_MAP, '--target-sizes', '8',
-                '--methods', 'mixed', '--seeds', '0', '--iters', '2',
+                '--draws', '1', '--methods', 'mixed', '--seeds', '0', '--iters', '2',
                 '--img-size', '32', '--backbone', 'resnet18',
                 '--norm', 'scalar-domain', '--no-progress',
                 '--work-dir', work]
@@ -58,12 +58,12 @@ class TestMixedRun(unittest.TestCase):
             report = f.read()
         self.assertIn('Normalisation: mixed scalar-domain', report)
         self.assertIn("Class weights: the authors' N / max(n_c, 10)", report)
-        logs = glob.glob(osp.join(work, 'n8', 'runs', 'mixed', '**',
+        logs = glob.glob(osp.join(work, 'n8', 'd0', 'runs', 'mixed', '**',
                                   '*.log'), recursive=True)
         text = ''.join(open(p).read() for p in logs)
         self.assertIn('DomainClassWeightHook: source class weights', text)
         self.assertIn('Re-estimated BatchNorm statistics', text)
-        with open(osp.join(work, 'n8', 'protocol.json')) as f:
+        with open(osp.join(work, 'n8', 'd0', 'protocol.json')) as f:
             opts = json.load(f)['methods'][0]['stages'][0]['cfg_options']
         for domain in ('source', 'target'):  # one scalar per domain
             for key in ('mean', 'std'):

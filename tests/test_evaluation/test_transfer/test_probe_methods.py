@@ -168,7 +168,7 @@ class TestProbeEndToEnd(unittest.TestCase):
             work = osp.join(tmp, 'work')
             argv = ['--source', paths['source'], '--target',
                     paths['target'], '--class-map', CLASS_MAP,
-                    '--target-sizes', '12',
+                    '--target-sizes', '12', '--draws', '1',
                     '--methods', 'linear-probe,lp-ft', '--seeds', '0',
                     '--iters', '2', '--img-size', '32', '--backbone',
                     'resnet18', '--pretrained', 'none', '--recipe',
