@@ -100,6 +100,7 @@ class TestLrSearch(unittest.TestCase):
                             method, size, draw)]
                     self.assertEqual(len(mine), 1)
                     self.assertEqual(mine[0]['norm'], 'channel-domain')
+                    self.assertEqual(mine[0]['lr'], entry['choice']['lr'])
                     self.assertEqual(mine[0]['cv_threshold'],
                                      entry['threshold'])
                     self.assertTrue(0 <= mine[0]['cv_threshold'] <= 1)

@@ -88,8 +88,10 @@ def _recipes(opts: CompareOptions, lrs: Dict[str, float]) -> dict:
 
 
 def method_fields(recipes: dict, opts: CompareOptions) -> Dict[str, dict]:
-    """Per-method record fields: ``norm`` and ``class_weights``."""
-    return {m: dict(norm=r['norm'], class_weights=opts.class_weights)
+    """Per-method record fields: ``lr``, ``norm`` and ``class_weights``
+    (``--lr-search`` picks lr and norm per size and draw)."""
+    return {m: dict(lr=r['lr'], norm=r['norm'],
+                    class_weights=opts.class_weights)
             for m, r in recipes.items()}
 
 

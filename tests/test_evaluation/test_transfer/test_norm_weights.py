@@ -209,7 +209,8 @@ class TestClassWeights(unittest.TestCase):
                              if 'task_heads' in head else [head.loss]):
                     self.assertIsNone(loss.get('class_weight'), method)
         self.assertEqual(method_fields(recipes, opts)['mixed'],
-                         dict(norm='channel-domain', class_weights='none'))
+                         dict(lr=recipes['mixed']['lr'],
+                              norm='channel-domain', class_weights='none'))
         notes = ' '.join(recipe_notes(recipes, 'none'))
         self.assertIn('plain cross-entropy for every method', notes)
         self.assertIn('dl4all-joint scalar-domain', notes)
