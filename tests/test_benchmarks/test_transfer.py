@@ -121,7 +121,8 @@ class TestPreset(unittest.TestCase):
         writes one job array per target size and trains nothing."""
         work = osp.join(self.tmp, 'work')
         argv = ['--data-root', self.raw, '--work-dir', work, '--no-progress',
-                '--target-sizes', '6,all', '--source-limit', '16']
+                '--target-sizes', '6,all', '--source-limit', '16',
+                '--draws', '5']
         for extra, needle in ((['--launcher', 'pbs'], "--launcher 'pbs'"),
                               (['--jobs', '0'], '--jobs 0'),
                               (['--launcher', 'slurm', '--time', 'soon'],
