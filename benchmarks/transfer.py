@@ -5,7 +5,8 @@ subset), target all_aria as normal (Benign) vs ALL (Early/Pre/Pro), nested
 target training subsets of 24, 48, 96 and 240 images, EfficientNet-Lite0
 (offline ImageNet weights), 96 px, 120 steps of 32 images, the documented
 learning-rate rule (no search: an in-budget ``--lr-search`` over 3 rates
-and 3 norm modes would add about 4,300 fold runs), 10 label draws at 24
+and 3 norm modes would add 3 x 3 x 4 folds x 6 fine-tuned methods x 30
+size-and-draw cells = 6,480 fold runs), 10 label draws at 24
 and 48 images and 5 at 96 and 240 (one run per method, size and draw)::
 
     python benchmarks/transfer.py --data-root ../shared/data \\

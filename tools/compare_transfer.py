@@ -34,12 +34,12 @@ from dl4all_mm.evaluation.transfer import methods as tm
 from dl4all_mm.evaluation.transfer.compare import (CompareOptions,
                                                    run_comparison)
 from dl4all_mm.evaluation.transfer.cli_values import (
-    check_values, parse_numbers, parse_recipe, parse_split)
+    check_values, parse_numbers, parse_recipe, parse_sizes, parse_split)
 from dl4all_mm.evaluation.transfer.data_options import check_norm
 from dl4all_mm.evaluation.transfer.draws import parse_draws
 from dl4all_mm.evaluation.transfer.image_set import InputError
 from dl4all_mm.evaluation.transfer.recipes import check_class_weights
-from dl4all_mm.evaluation.transfer.task import TaskInputs, parse_sizes
+from dl4all_mm.evaluation.transfer.task import TaskInputs
 
 DEFAULT_METHODS = ('linear-probe,target-only,lp-ft,sequential,mixed,'
                    'dl4all-joint,dl4all-greedy')

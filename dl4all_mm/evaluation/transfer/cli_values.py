@@ -8,6 +8,20 @@ from .draws import check_selection, parse_draws
 from .image_set import InputError
 
 
+def parse_sizes(text: str) -> List[object]:
+    """``'24,48,96,all'`` -> ``[24, 48, 96, 'all']``."""
+    sizes: List[object] = []
+    for part in (p.strip() for p in text.split(',')):
+        if part == 'all':
+            sizes.append('all')
+        elif part.isdigit() and int(part) > 0:
+            sizes.append(int(part))
+        else:
+            raise InputError(f'--target-sizes: {part!r} is not a positive '
+                             'number or "all"')
+    return sizes
+
+
 def parse_recipe(items: List[str]) -> dict:
     """``--recipe KEY=NUMBER[,NUMBER]`` items as a dict of knobs."""
     out = {}

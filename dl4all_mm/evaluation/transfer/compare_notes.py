@@ -1,5 +1,5 @@
-"""The report notes of a comparison's draws and model selection."""
-from typing import Dict, List
+"""The report notes of a comparison: its budget, draws and model selection."""
+from typing import Dict, List, Optional
 
 from . import methods as tm
 from .task import TransferTask
@@ -27,7 +27,7 @@ def selection_notes(task: TransferTask, opts, recipes: dict,
     times (a budget too short for them)."""
     n_val = task.files['val.txt'].count('\n')
     validations = validations_of(opts, selection)
-    notes = [tm.budget_note(opts.iters, max(task.sizes), recipes,
+    notes = [budget_note(opts.iters, max(task.sizes), recipes,
                             selection, validations, n_val)]
     if selection == 'extra-val':
         notes.append(
@@ -43,7 +43,8 @@ def selection_notes(task: TransferTask, opts, recipes: dict,
         'Label draws per size: ' + ', '.join(
             f'{n}: {len(d)}' for n, d in per_size.items()) +
         ' (draw d: its own stratified subsets of the training pool, '
-        'seed d, nested across sizes; every method trains on the same images within a draw); '
+        'seed d, nested across sizes; every method trains on the same '
+        'images within a draw); '
         f'repeats {list(opts.seeds)}: run seed 1000 * repeat + draw.')
     same = [n for n, draws in per_size.items() if len(draws) > 1 and len(
         {task.subsets[(n, d)].train_sha256 for d in draws}) == 1]
@@ -57,3 +58,50 @@ def selection_notes(task: TransferTask, opts, recipes: dict,
                      '(budget shorter than the schedule): ' +
                      '; '.join(odd) + '.')
     return notes
+
+
+def selection_note(selection: str, validations: int,
+                   n_val: Optional[int] = None) -> str:
+    """How ``--selection`` picks the tested checkpoint, in words."""
+    if selection == 'last':
+        return ('Model selection: none (--selection last): every method '
+                'trains its fixed schedule and its last checkpoint is '
+                'tested; no validation image is used.')
+    where = (
+        'a stratified quarter of the n target training labels held out '
+        'from training (at least 2 per class, bval_n{size}_d{draw}.txt; '
+        'the rest is trained on), so labels used = n'
+        if selection == 'budget-val' else
+        f'the {n_val}-image target validation split (--selection '
+        f'extra-val), labelled on top of the n training images: every '
+        f'result used n + {n_val} labels')
+    return (f'Model selection (--selection {selection}): the best of '
+            f'{validations} validations (balanced accuracy) at the same '
+            f'fractions of every method\'s budget, on {where}.')
+
+
+def budget_note(iters: int, n_train: int, recipes: Dict[str, dict],
+                selection: str = 'extra-val', validations: int = 8,
+                n_val: Optional[int] = None) -> str:
+    """What "the same budget" means, in words (model selection:
+    :func:`selection_note`)."""
+    dl4all = [r for m, r in recipes.items() if m in tm.DL4ALL_LOOPS]
+    src, tgt = (int(b) for b in (dl4all[0] if dl4all else recipes.get(
+        'dl4all-joint', tm.DEFAULT_RECIPE))['batch'])
+    return (
+        f'Budget: {iters} optimizer steps (iterations) of 32 images for '
+        f'every method. Target images seen: target-only {32 * iters}; '
+        f'sequential {32 * (iters - iters // 2)} (after '
+        f'{32 * (iters // 2)} PBC images); mixed about {16 * iters} (+ '
+        f'{16 * iters} PBC images); DL4ALL about {tgt * iters} (+ '
+        f'{src * iters} PBC images). DL4ALL counts epochs '
+        f'of ceil({n_train}/{tgt}) steps, rounded to whole epochs; its '
+        "first epoch is the warm-up (warmup_mode='reference'), which is "
+        'not part of the 32-image steps: one pass over each training set '
+        f'(PBC in batches of {src}, then the target in batches of {tgt}) '
+        "updating only that domain's head, then a fresh optimizer; greedy "
+        'may compute two updates per step. linear-probe takes no '
+        'optimizer step (frozen features of each training image once, '
+        'logistic regression); lp-ft is the probe, then target-only\'s '
+        'whole budget from it. ' +
+        selection_note(selection, validations, n_val))

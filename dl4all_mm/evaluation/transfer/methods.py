@@ -22,7 +22,7 @@ from .recipes import (config_recipe, dl4all_epochs, dl4all_options,
 from .schedule import loop_options
 
 __all__ = [
-    'BACKBONE_SPECS', 'METHODS', 'backbone_spec', 'budget_note', 'recipe_of',
+    'BACKBONE_SPECS', 'METHODS', 'backbone_spec', 'recipe_of',
     'random_features_warning', 'stages'
 ]
 
@@ -265,46 +265,3 @@ def _stages(method: str, iters: int, backbone: str, recipe: dict,
     opts.update(backbone_options(backbone, heads, norms))
     return [dict(config=config, cfg_options=opts)]
 
-
-def selection_note(selection: str, validations: int,
-                   n_val: Optional[int] = None) -> str:
-    """How ``--selection`` picks the tested checkpoint, in words."""
-    if selection == 'last':
-        return ('Model selection: none (--selection last): every method '
-                'trains its fixed schedule and its last checkpoint is '
-                'tested; no validation image is used.')
-    where = (
-        'a stratified quarter of the n target training labels held out '
-        'from training (at least 2 per class, bval_n{size}_d{draw}.txt; '
-        'the rest is trained on), so labels used = n'
-        if selection == 'budget-val' else
-        f'the {n_val}-image target validation split (--selection '
-        f'extra-val), labelled on top of the n training images: every '
-        f'result used n + {n_val} labels')
-    return (f'Model selection (--selection {selection}): the best of '
-            f'{validations} validations (balanced accuracy) at the same '
-            f'fractions of every method\'s budget, on {where}.')
-
-
-def budget_note(iters: int, n_train: int, recipes: Dict[str, dict],
-                selection: str = 'extra-val', validations: int = 8,
-                n_val: Optional[int] = None) -> str:
-    """What "the same budget" means, in words (model selection:
-    :func:`selection_note`)."""
-    dl4all = [r for m, r in recipes.items() if m in DL4ALL_LOOPS]
-    src, tgt = (int(b) for b in (dl4all[0] if dl4all else recipes.get(
-        'dl4all-joint', DEFAULT_RECIPE))['batch'])
-    return (
-        f'Budget: {iters} optimizer steps (iterations) of 32 images for '
-        f'every method. Target images seen: target-only {32 * iters}; '
-        f'sequential {32 * (iters - iters // 2)} (after '
-        f'{32 * (iters // 2)} PBC images); mixed about {16 * iters} (+ '
-        f'{16 * iters} PBC images); DL4ALL about {tgt * iters} (+ '
-        f'{src * iters} PBC images). DL4ALL counts epochs '
-        f'of ceil({n_train}/{tgt}) steps, rounded to whole epochs; its '
-        "first epoch is the warm-up (warmup_mode='reference'), which is "
-        'not part of the 32-image steps: one pass over each training set '
-        f'(PBC in batches of {src}, then the target in batches of {tgt}) '
-        "updating only that domain's head, then a fresh optimizer; greedy "
-        'may compute two updates per step. ' +
-        selection_note(selection, validations, n_val))

@@ -180,20 +180,6 @@ def class_weights(labels: Sequence[int], num_classes: int) -> List[float]:
     return compute_class_weights(labels, num_classes, min_count=10)
 
 
-def parse_sizes(text: str) -> List[object]:
-    """``'24,48,96,all'`` -> ``[24, 48, 96, 'all']``."""
-    sizes: List[object] = []
-    for part in (p.strip() for p in text.split(',')):
-        if part == 'all':
-            sizes.append('all')
-        elif part.isdigit() and int(part) > 0:
-            sizes.append(int(part))
-        else:
-            raise InputError(f'--target-sizes: {part!r} is not a positive '
-                             'number or "all"')
-    return sizes
-
-
 def plan_task(inputs: TaskInputs, out_dir: str,
               threads: int = 2) -> TransferTask:
     """Read, check and split the data, all in memory: nothing is written.
